@@ -1,0 +1,169 @@
+"""``make demo`` steps for Allegro: start + seed the simulator, link two simulated sellers.
+
+Used by ``backoffice/management/commands/demo.py`` (``STEPS``). Linking goes through the real
+authorization-code flow, exactly as a person would do it, but driven server-side with httpx:
+sign in to the running back-office, press "Link an Allegro account", answer the simulator's
+consent page for the seller, and follow the redirect to the back-office's own callback URL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+from django.conf import settings
+
+from accounts.consent_driver import approve
+from accounts.models import AccountStatus, AccountToken, AllegroAccount
+
+if TYPE_CHECKING:
+    from backoffice.management.commands.demo import DemoContext
+
+
+SIMULATOR_PORT = int(os.environ.get("DEMO_SIMULATOR_PORT", "8765"))
+DEMO_SELLERS = ("SklepKowalski", "ElektroMax_PL")
+SEED = {"sellers": 3, "offers": 300, "orders": 600, "seed": 42}
+_STATE_KEY = "simulator_seeded_now"
+
+
+def _simulator_url() -> str:
+    return f"http://127.0.0.1:{SIMULATOR_PORT}"
+
+
+def _uses_simulator(ctx: DemoContext) -> bool:
+    if ctx.options.get("no_serve"):
+        return False
+    if settings.ALLEGRO_ENVIRONMENT != "simulator" or settings.ALLEGRO_API_URL:
+        ctx.say("Allegro is not the local simulator here: not starting it, not linking accounts.")
+        return False
+    return True
+
+
+def _health(url: str) -> dict[str, object] | None:
+    try:
+        response = httpx.get(f"{url}/__sandbox__/health", timeout=2)
+    except httpx.TransportError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def _wait_for(check: Callable[[], bool], what: str, *, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} did not come up in {seconds:.0f} s")
+
+
+def step_simulator(ctx: DemoContext) -> None:
+    """Start the simulator (data in ``var/sandbox``) unless one answers; seed it when empty."""
+    if not _uses_simulator(ctx):
+        return
+    url = _simulator_url()
+    if _health(url) is None:
+        callbacks = ",".join(
+            f"http://{host}:{ctx.options['port']}/accounts/allegro/callback/"
+            for host in dict.fromkeys([ctx.options["host"], "127.0.0.1", "localhost"])
+        )
+        ctx.spawn(
+            "simulator",
+            [
+                sys.executable,
+                "-m",
+                "sandbox",
+                "serve",
+                "--port",
+                str(SIMULATOR_PORT),
+                "--data-dir",
+                str(settings.VAR_DIR / "sandbox"),
+                "--client",
+                f"demo-client:demo-secret:{callbacks}",
+            ],
+        )
+        _wait_for(lambda: _health(url) is not None, "the Allegro simulator")
+    if SIMULATOR_PORT != 8765:  # the back-office's simulator default is port 8765
+        ctx.env["ALLEGRO_API_URL"] = url
+        ctx.env["ALLEGRO_AUTH_URL"] = f"{url}/auth/oauth"
+    health = _health(url) or {}
+    ctx.options[_STATE_KEY] = False
+    if not health.get("sellers"):
+        ctx.say("seeding the simulator (sellers, offers, orders)…")
+        httpx.post(f"{url}/__sandbox__/seed", json=SEED, timeout=600).raise_for_status()
+        ctx.options[_STATE_KEY] = True
+    ctx.notes.append(f"Allegro simulator: {url} (control plane: {url}/__sandbox__/health)")
+
+
+def _needs_link(login: str, *, fresh_simulator: bool) -> bool:
+    if fresh_simulator:
+        return True  # tokens from an older simulator data dir are not valid any more
+    account = AllegroAccount.objects.filter(environment="simulator", login=login).first()
+    if account is None or account.status != AccountStatus.ACTIVE:
+        return True
+    return not AccountToken.objects.filter(account=account).exists()
+
+
+def _signed_in_client(base: str, email: str, password: str) -> httpx.Client:
+    http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    http.get("/auth/login/")
+    answer = http.post(
+        "/auth/login/",
+        data={
+            "login": email,
+            "password": password,
+            "csrfmiddlewaretoken": http.cookies.get("csrftoken", ""),
+        },
+        headers={"Referer": f"{base}/auth/login/"},
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"demo staff could not sign in (HTTP {answer.status_code})")
+    return http
+
+
+def link_seller(http: httpx.Client, base: str, login: str) -> None:
+    """One authorization-code flow through the running back-office for seller ``login``."""
+    started = http.post(
+        "/accounts/link/",
+        data={"csrfmiddlewaretoken": http.cookies.get("csrftoken", "")},
+        headers={"Referer": f"{base}/accounts/"},
+    )
+    if started.status_code != 302:
+        raise RuntimeError(f"'Link an Allegro account' answered HTTP {started.status_code}")
+    with httpx.Client(timeout=60) as allegro:
+        callback = approve(allegro, started.headers["location"], seller_login=login)
+    finished = http.get(callback)
+    if finished.status_code != 302:
+        raise RuntimeError(f"the callback answered HTTP {finished.status_code}")
+
+
+def step_link_accounts(ctx: DemoContext) -> None:
+    """Link the two demo sellers through the web server started by the web step."""
+    if not _uses_simulator(ctx):
+        return
+    base = f"http://{ctx.options['host']}:{ctx.options['port']}"
+    _wait_for(lambda: _web_up(base), "the back-office web server")
+    fresh = bool(ctx.options.get(_STATE_KEY))
+    todo = [login for login in DEMO_SELLERS if _needs_link(login, fresh_simulator=fresh)]
+    if todo:
+        http = _signed_in_client(base, ctx.options["email"], ctx.options["password"])
+        try:
+            for login in todo:
+                link_seller(http, base, login)
+                ctx.say(f"linked simulated seller {login}")
+        finally:
+            http.close()
+    linked = AllegroAccount.objects.filter(
+        environment="simulator", login__in=DEMO_SELLERS, status=AccountStatus.ACTIVE
+    ).count()
+    ctx.notes.append(f"Linked Allegro accounts (simulator): {linked} of {len(DEMO_SELLERS)}")
+
+
+def _web_up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False

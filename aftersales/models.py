@@ -1,0 +1,183 @@
+"""Mirror of disputes (post-purchase issues), ratings and return policies."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AllegroAccount
+
+
+class Dispute(models.Model):
+    """A post-purchase issue (``GET /sale/issues``): a dispute or a claim."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="disputes", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("issue id"), max_length=64)
+    type = models.CharField(_("type"), max_length=16, blank=True)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    reference_number = models.CharField(_("reference number"), max_length=64, blank=True)
+    buyer_id = models.CharField(_("buyer id"), max_length=64, blank=True)
+    buyer_login = models.CharField(_("buyer login"), max_length=128, blank=True)
+    checkout_form_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    decision_due_at = models.DateTimeField(_("decision due"), null=True, blank=True)
+    messages_count = models.IntegerField(_("messages"), null=True, blank=True)
+    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="dispute_unique")
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="dispute_account_status"),
+            models.Index(fields=["account", "-opened_at"], name="dispute_account_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.allegro_id
+
+
+class DisputeMessage(models.Model):
+    """A chat message of an issue (``GET /sale/issues/{id}/chat``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.CASCADE, related_name="messages", verbose_name=_("dispute")
+    )
+    allegro_id = models.CharField(_("message id"), max_length=64)
+    text = models.TextField(_("text"), blank=True)
+    author_login = models.CharField(_("author"), max_length=128, blank=True)
+    author_role = models.CharField(_("author role"), max_length=16, blank=True)
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    created_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute message")
+        verbose_name_plural = _("dispute messages")
+        ordering = ["dispute_id", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="dispute_message_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Rating(models.Model):
+    """A buyer's rating of the seller (``GET /sale/user-ratings``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("rating id"), max_length=64)
+    buyer_id = models.CharField(_("buyer id"), max_length=64, blank=True)
+    buyer_login = models.CharField(_("buyer login"), max_length=128, blank=True)
+    recommended = models.BooleanField(_("recommended"))
+    comment = models.TextField(_("comment"), blank=True)
+    rate_description = models.SmallIntegerField(_("description rate"), null=True, blank=True)
+    rate_service = models.SmallIntegerField(_("service rate"), null=True, blank=True)
+    rate_delivery_cost = models.SmallIntegerField(_("delivery cost rate"), null=True, blank=True)
+    rate_delivery = models.SmallIntegerField(_("delivery rate"), null=True, blank=True)
+    checkout_form_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    answer_message = models.TextField(_("answer"), blank=True)
+    answer_created_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    removal_requested_at = models.DateTimeField(_("removal requested at"), null=True, blank=True)
+    removal_message = models.TextField(_("removal request"), blank=True)
+    removal_source = models.CharField(_("removal requested by"), max_length=16, blank=True)
+    removal_possible_to = models.DateTimeField(_("removal possible until"), null=True, blank=True)
+    excluded_from_average = models.BooleanField(_("excluded from average"), null=True, blank=True)
+    excluded_reason = models.TextField(_("exclusion reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    last_changed_at = models.DateTimeField(_("last changed"), null=True, blank=True)
+    deleted_at = models.DateTimeField(
+        _("deleted at"), null=True, blank=True, help_text=_("When the rating vanished on Allegro.")
+    )
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["-last_changed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="rating_unique")
+        ]
+        indexes = [
+            models.Index(fields=["account", "-last_changed_at"], name="rating_account_changed"),
+            models.Index(fields=["account", "recommended"], name="rating_account_recommended"),
+        ]
+
+    def __str__(self) -> str:
+        return self.allegro_id
+
+
+class RatingRevision(models.Model):
+    """Local history of a rating: each version we saw, and its deletion."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        DELETED = "deleted", _("Deleted")
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    rating = models.ForeignKey(
+        Rating, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("rating")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    last_changed_at = models.DateTimeField(_("last changed"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    snapshot = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("rating revision")
+        verbose_name_plural = _("rating revisions")
+        ordering = ["rating_id", "recorded_at", "id"]
+        indexes = [models.Index(fields=["rating", "recorded_at"], name="rating_revision_rating")]
+
+    def __str__(self) -> str:
+        return f"{self.rating_id} {self.kind}"
+
+
+class ReturnPolicy(models.Model):
+    """A return policy (``GET /after-sales-service-conditions/return-policies``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount,
+        on_delete=models.CASCADE,
+        related_name="return_policies",
+        verbose_name=_("account"),
+    )
+    allegro_id = models.CharField(_("return policy id"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    availability = models.CharField(_("availability"), max_length=16, blank=True)
+    withdrawal_period = models.CharField(_("withdrawal period"), max_length=16, blank=True)
+    return_cost_covered_by = models.CharField(_("return cost paid by"), max_length=16, blank=True)
+    is_fulfillment = models.BooleanField(_("fulfilment"), default=False)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("return policy")
+        verbose_name_plural = _("return policies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="return_policy_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

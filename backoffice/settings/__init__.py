@@ -1,0 +1,275 @@
+"""Base settings, read from the environment.
+
+Every value comes from an environment variable (django-environ). A secret may also be given as
+``NAME_FILE`` pointing at a file that holds it (Docker/Kubernetes secrets). Without
+``DATABASE_URL``/``REDIS_URL`` the product runs on embedded defaults: SQLite in ``var/`` and
+kombu's filesystem broker, so ``make demo`` works on a machine with no database or Redis server.
+
+``backoffice.settings.production`` imports this module and hardens it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import django_stubs_ext
+import environ
+from django.utils.translation import gettext_lazy as _
+
+django_stubs_ext.monkeypatch()  # lets admin/queryset generics be subscripted at runtime
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.FileAwareEnv()
+
+# Embedded-mode state (SQLite file, filesystem broker folders); overridable for tests.
+VAR_DIR = Path(env.str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+
+IS_PRODUCTION = False
+
+
+def secret(name: str, default: str = "") -> str:
+    """A secret from ``NAME`` or the file named by ``NAME_FILE``, without surrounding whitespace."""
+    value: str = env.str(name, default=default)
+    return value.strip()
+
+
+def secret_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated secret (e.g. key rotation lists) from ``NAME`` or ``NAME_FILE``."""
+    return [item.strip() for item in secret(name, default).split(",") if item.strip()]
+
+
+# --- core -----------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = secret("SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+
+def _dev_encryption_key(secret: str) -> str:
+    """A Fernet-shaped key derived from the dev secret key; production must set its own."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()).decode()
+
+
+# Comma-separated; the first key encrypts, all keys decrypt (rotation).
+FIELD_ENCRYPTION_KEYS: list[str] = secret_list("FIELD_ENCRYPTION_KEYS") or [
+    _dev_encryption_key(SECRET_KEY)
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
+    "template_partials",
+    "django_htmx",
+    "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "backoffice",
+    "accounts",
+    "offers",
+    "orders",
+    "shipping",
+    "aftersales",
+    "mirror",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "backoffice.middleware.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+ASGI_APPLICATION = "backoffice.asgi.application"
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.account_switcher",
+            ],
+        },
+    }
+]
+
+# --- database: PostgreSQL from DATABASE_URL, else embedded SQLite ----------------------------
+if secret("DATABASE_URL"):
+    DATABASES = {"default": env.db_url_config(secret("DATABASE_URL"))}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker + cache, else filesystem broker + local-memory cache ---------------
+REDIS_URL: str | None = secret("REDIS_URL") or None
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "bo",
+        }
+    }
+else:
+    _celery_dir = VAR_DIR / "celery"
+    for _sub in ("queue", "processed", "control"):
+        (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),
+        "store_processed": False,
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery (read by backoffice/celery.py with namespace CELERY) -----------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "Europe/Warsaw"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- auth: django-allauth, e-mail + password, no public sign-up, TOTP MFA --------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "accounts.adapters.StaffAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"  # staff accounts are created by an administrator
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_RATE_LIMITS = {
+    # allauth's throttling, spelled out: failed logins per IP and per account.
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Allegro Back-office"
+MFA_TOTP_TOLERANCE = 1  # accept the neighbouring 30 s step (phone clock drift)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
+
+# --- i18n: Polish first, English available ---------------------------------------------------
+LANGUAGE_CODE = "pl"
+LANGUAGES = [("pl", _("Polish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Warsaw"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files: served by WhiteNoise, nothing from the internet ---------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Allegro ---------------------------------------------------------------------------------
+ALLEGRO_ENVIRONMENT: str = env.str("ALLEGRO_ENVIRONMENT", default="simulator")
+if ALLEGRO_ENVIRONMENT not in {"simulator", "sandbox", "production"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "ALLEGRO_ENVIRONMENT must be one of simulator, sandbox, production; "
+        f"got {ALLEGRO_ENVIRONMENT!r}"
+    )
+ALLEGRO_CLIENT_ID: str = secret("ALLEGRO_CLIENT_ID")
+ALLEGRO_CLIENT_SECRET: str = secret("ALLEGRO_CLIENT_SECRET")
+ALLEGRO_API_URL: str | None = env.str("ALLEGRO_API_URL", default=None)
+ALLEGRO_AUTH_URL: str | None = env.str("ALLEGRO_AUTH_URL", default=None)
+# Linking and the client (accounts/allegro_setup.py). An empty redirect URI means "this
+# back-office's own callback URL, as the browser reached it".
+ALLEGRO_REDIRECT_URI: str = env.str("ALLEGRO_REDIRECT_URI", default="")
+ALLEGRO_LINK_STATE_TTL: int = env.int("ALLEGRO_LINK_STATE_TTL", default=600)
+# Where browsers are sent to authorise, when it differs from the server-side ALLEGRO_AUTH_URL
+# (docker-compose's simulator: browsers use localhost:8765, containers use simulator:8765).
+ALLEGRO_BROWSER_AUTH_URL: str | None = env.str("ALLEGRO_BROWSER_AUTH_URL", default=None)
+ALLEGRO_TOKEN_REFRESH_MARGIN: int = env.int("ALLEGRO_TOKEN_REFRESH_MARGIN", default=300)
+ALLEGRO_REFRESH_MAX_FAILURES: int = env.int("ALLEGRO_REFRESH_MAX_FAILURES", default=3)
+ALLEGRO_RATE_LIMIT: int = env.int("ALLEGRO_RATE_LIMIT", default=9000)
+ALLEGRO_RATE_WINDOW_SECONDS: float = env.float("ALLEGRO_RATE_WINDOW_SECONDS", default=60.0)
+ALLEGRO_RATE_HEADROOM_PERCENT: float = env.float("ALLEGRO_RATE_HEADROOM_PERCENT", default=5.0)
+ALLEGRO_CONCURRENCY_PER_ACCOUNT: int = env.int("ALLEGRO_CONCURRENCY_PER_ACCOUNT", default=8)
+ALLEGRO_GOVERNOR_NAMESPACE: str = env.str("ALLEGRO_GOVERNOR_NAMESPACE", default="allegro:governor")
+ALLEGRO_OPENAPI_PATH: Path = (
+    BASE_DIR / env.str("ALLEGRO_OPENAPI_PATH", default="../shared/allegro/openapi.yaml")
+).resolve()
+
+# --- logging: never log secrets; tokens are never passed to a logger -------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}

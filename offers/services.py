@@ -1,0 +1,592 @@
+"""Staff actions on offers: edit one offer, activate / end it, and bulk commands.
+
+Every change goes to Allegro through the account's client; the mirror is then refreshed from
+Allegro's answer (the listing document), never from the form. Roles are checked here: editing
+offers and prices needs a manager.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import AllegroAccount, Role
+from accounts.services import account_require_role, allegro_client_for, audit_log
+from accounts.tokens import AccountNotUsable
+from allegro import errors
+from allegro.api import offers as offers_api
+from allegro.api._base import Money
+from allegro.client import AllegroClient
+from offers.models import Offer
+from offers.selectors import offer_target
+from offers.sync import offers_upsert
+
+if TYPE_CHECKING:
+    from accounts.selectors import AnyUser
+
+log = logging.getLogger(__name__)
+
+# Allegro's ``path`` prefix → the edit form's field.
+FIELD_FOR_PATH = {
+    "name": "title",
+    "sellingMode": "price",
+    "stock": "stock",
+}
+PENDING_TTL = 3600
+REFRESH_CHUNK = 100
+
+
+# --- errors as messages ----------------------------------------------------------------------
+
+
+def field_for_path(path: str | None) -> str | None:
+    """The edit form field an Allegro error ``path`` names (``None``: not a field of ours)."""
+    if not path:
+        return None
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    return FIELD_FOR_PATH.get(head)
+
+
+def errors_by_field(exc: errors.AllegroError) -> dict[str | None, list[str]]:
+    """Allegro's errors grouped by form field (``None`` = the form as a whole)."""
+    out: dict[str | None, list[str]] = {}
+    for error in exc.errors:
+        text = error.user_message or error.message or error.code
+        out.setdefault(field_for_path(error.path), []).append(text)
+    if not out:
+        out[None] = [describe_error(exc)]
+    return out
+
+
+def describe_error(exc: Exception) -> str:
+    if isinstance(exc, AccountNotUsable):
+        return _("This Allegro account must be linked again before it can be changed.")
+    if isinstance(exc, errors.Conflict):
+        return _("Allegro is still processing a previous change of this offer. Try again shortly.")
+    if isinstance(exc, errors.TransientError):
+        return _("Allegro did not answer in time. Nothing was changed here; try again.")
+    if isinstance(exc, errors.AllegroError):
+        return exc.user_message
+    return str(exc)
+
+
+# --- mirror refresh from Allegro's answer ----------------------------------------------------
+
+
+def offers_refresh(
+    *, account: AllegroAccount, client: AllegroClient, allegro_ids: Sequence[str]
+) -> int:
+    """Re-read ``allegro_ids`` from ``GET /sale/offers`` and upsert them into the mirror."""
+    written = 0
+    ids = list(dict.fromkeys(allegro_ids))
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[start : start + REFRESH_CHUNK]
+        page = offers_api.list_offers(
+            client,
+            filters=offers_api.OfferFilters(offer_ids=chunk),
+            limit=len(chunk),
+        )
+        written += offers_upsert(
+            account=account, docs=[o.raw for o in page.offers], synced_at=timezone.now()
+        )
+    return written
+
+
+def _snapshot(offer: Offer) -> dict[str, Any]:
+    return {
+        "name": offer.name,
+        "price": None if offer.price_amount is None else f"{offer.price_amount:.2f}",
+        "currency": offer.price_currency,
+        "stock": offer.stock_available,
+        "status": offer.status,
+    }
+
+
+# --- edit one offer ---------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class EditOutcome:
+    """``done``: Allegro applied it; ``pending``: 202, poll ``token``; ``failed``: see errors."""
+
+    state: Literal["done", "pending", "failed", "unchanged"]
+    field_errors: dict[str | None, list[str]] = field(default_factory=dict)
+    token: str | None = None
+    trace_id: str | None = None
+
+
+def offer_changes_for(*, offer: Offer, title: str, price: Decimal, stock: int) -> dict[str, Any]:
+    """The PATCH body with only what differs from the mirror."""
+    changes: dict[str, Any] = {}
+    if title != offer.name:
+        changes["name"] = title
+    if offer.price_amount is None or price != offer.price_amount:
+        currency = offer.price_currency or "PLN"
+        changes["sellingMode"] = {"price": Money(amount=price, currency=currency).as_json()}
+    if stock != offer.stock_available:
+        changes["stock"] = {"available": stock}
+    return changes
+
+
+def offer_edit(
+    *,
+    offer: Offer,
+    actor: AnyUser,
+    title: str,
+    price: Decimal,
+    stock: int,
+    client: AllegroClient | None = None,
+) -> EditOutcome:
+    """Send the changed fields with ``PATCH /sale/product-offers/{id}`` (manager only)."""
+    account_require_role(user=actor, account=offer.account, role=Role.MANAGER)
+    changes = offer_changes_for(offer=offer, title=title, price=price, stock=stock)
+    if not changes:
+        return EditOutcome(state="unchanged")
+    before = _snapshot(offer)
+    try:
+        client = client or allegro_client_for(account=offer.account)
+        result = offers_api.patch_product_offer(
+            client, offer_id=offer.allegro_id, changes=changes, max_polls=0
+        )
+    except errors.AllegroError as exc:
+        audit_log(
+            actor=actor,
+            account=offer.account,
+            action="offer.edit_failed",
+            target=offer_target(offer),
+            before=before,
+            after={"requested": changes, "errors": [e.message for e in exc.errors]},
+            allegro_trace_id=exc.trace_id,
+        )
+        return EditOutcome(state="failed", field_errors=errors_by_field(exc), trace_id=exc.trace_id)
+    if result.completed:
+        _finish_edit(
+            offer=offer, actor=actor, client=client, before=before, trace_id=result.trace_id
+        )
+        return EditOutcome(state="done", trace_id=result.trace_id)
+    assert result.operation_url is not None
+    token = secrets.token_urlsafe(12)
+    cache.set(
+        _pending_key(token),
+        {
+            "offer": offer.pk,
+            "user": actor.pk,
+            "url": result.operation_url,
+            "before": before,
+            "changes": changes,
+        },
+        PENDING_TTL,
+    )
+    audit_log(
+        actor=actor,
+        account=offer.account,
+        action="offer.edit_requested",
+        target=offer_target(offer),
+        before=before,
+        after={"requested": changes, "operation": result.operation_url},
+        allegro_trace_id=result.trace_id,
+    )
+    return EditOutcome(state="pending", token=token, trace_id=result.trace_id)
+
+
+def _pending_key(token: str) -> str:
+    return f"offers:operation:{token}"
+
+
+def _finish_edit(
+    *,
+    offer: Offer,
+    actor: AnyUser,
+    client: AllegroClient,
+    before: Mapping[str, Any],
+    trace_id: str | None,
+) -> Offer:
+    offers_refresh(account=offer.account, client=client, allegro_ids=[offer.allegro_id])
+    offer.refresh_from_db()
+    audit_log(
+        actor=actor,
+        account=offer.account,
+        action="offer.edited",
+        target=offer_target(offer),
+        before=dict(before),
+        after=_snapshot(offer),
+        allegro_trace_id=trace_id,
+    )
+    return offer
+
+
+def offer_operation_check(
+    *, offer: Offer, actor: AnyUser, token: str, client: AllegroClient | None = None
+) -> EditOutcome:
+    """One poll of a pending edit: ``done`` (mirror + audit updated), ``pending`` or ``failed``.
+
+    An unknown token (expired, or already finished) reads as ``done``: the page shows the offer.
+    """
+    pending = cache.get(_pending_key(token))
+    if not pending or pending.get("offer") != offer.pk or pending.get("user") != actor.pk:
+        return EditOutcome(state="unchanged")
+    try:
+        client = client or allegro_client_for(account=offer.account)
+        result = offers_api.poll_offer_operation(
+            client, operation_url=pending["url"], max_polls=1, sleep=lambda _s: None
+        )
+    except errors.TransientError as exc:
+        return EditOutcome(state="pending", token=token, field_errors={None: [describe_error(exc)]})
+    except errors.AllegroError as exc:
+        cache.delete(_pending_key(token))
+        audit_log(
+            actor=actor,
+            account=offer.account,
+            action="offer.edit_failed",
+            target=offer_target(offer),
+            before=pending["before"],
+            after={"requested": pending["changes"], "errors": [e.message for e in exc.errors]},
+            allegro_trace_id=exc.trace_id,
+        )
+        return EditOutcome(state="failed", field_errors=errors_by_field(exc), trace_id=exc.trace_id)
+    if not result.completed:
+        return EditOutcome(state="pending", token=token, trace_id=result.trace_id)
+    cache.delete(_pending_key(token))
+    _finish_edit(
+        offer=offer, actor=actor, client=client, before=pending["before"], trace_id=result.trace_id
+    )
+    return EditOutcome(state="done", trace_id=result.trace_id)
+
+
+# --- activate / end one offer ----------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class CommandOutcome:
+    ok: bool
+    message: str = ""
+    trace_id: str | None = None
+
+
+def _wait_command(
+    client: AllegroClient,
+    *,
+    kind: offers_api.CommandKind,
+    command_id: str,
+    polls: int = 30,
+    sleep: Callable[[float], None] = time.sleep,
+) -> offers_api.CommandReport:
+    """Poll a batch command's report until it is done (bounded)."""
+    report = offers_api.get_command(client, kind=kind, command_id=command_id)
+    for _attempt in range(polls):
+        if report.done:
+            break
+        sleep(1.0)
+        report = offers_api.get_command(client, kind=kind, command_id=command_id)
+    return report
+
+
+def offer_set_publication(
+    *,
+    offer: Offer,
+    actor: AnyUser,
+    action: Literal["ACTIVATE", "END"],
+    client: AllegroClient | None = None,
+) -> CommandOutcome:
+    """Activate or end one offer with a publication command (manager only)."""
+    account_require_role(user=actor, account=offer.account, role=Role.MANAGER)
+    before = _snapshot(offer)
+    command_id = str(uuid.uuid4())
+    try:
+        client = client or allegro_client_for(account=offer.account)
+        sent = offers_api.change_publication(
+            client, command_id=command_id, offer_ids=[offer.allegro_id], action=action
+        )
+        _wait_command(client, kind="publication", command_id=command_id)
+        tasks = list(
+            offers_api.iter_command_tasks(client, kind="publication", command_id=command_id)
+        )
+    except errors.AllegroError as exc:
+        return CommandOutcome(ok=False, message=describe_error(exc), trace_id=exc.trace_id)
+    failed = [t for t in tasks if t.status == "FAIL"]
+    if not failed:
+        offers_refresh(account=offer.account, client=client, allegro_ids=[offer.allegro_id])
+        offer.refresh_from_db()
+    audit_log(
+        actor=actor,
+        account=offer.account,
+        action="offer.activated" if action == "ACTIVATE" else "offer.ended",
+        target=offer_target(offer),
+        before=before,
+        after={**_snapshot(offer), "command": command_id, "failed": bool(failed)},
+        allegro_trace_id=sent.trace_id,
+    )
+    if failed:
+        return CommandOutcome(ok=False, message=_task_message(failed[0]), trace_id=sent.trace_id)
+    return CommandOutcome(ok=True, trace_id=sent.trace_id)
+
+
+def _task_message(task: offers_api.CommandTask) -> str:
+    if task.message:
+        return task.message
+    for error in task.errors:
+        text = error.get("userMessage") or error.get("message")
+        if text:
+            return str(text)
+    return _("Allegro refused the change.")
+
+
+# --- bulk actions -----------------------------------------------------------------------------
+
+BULK_TTL = 7 * 24 * 3600
+PRICE_KINDS: dict[str, offers_api.PriceModificationType] = {
+    "price_set": "FIXED_PRICE",
+    "price_increase": "INCREASE_PRICE",
+    "price_decrease": "DECREASE_PRICE",
+    "price_increase_pct": "INCREASE_PERCENTAGE",
+    "price_decrease_pct": "DECREASE_PERCENTAGE",
+}
+
+
+def _job_key(job_id: str) -> str:
+    return f"offers:bulk:{job_id}"
+
+
+def bulk_job_get(*, job_id: str, user: AnyUser) -> dict[str, Any] | None:
+    """The job if ``user`` started it (or is a superuser), else ``None``."""
+    job: dict[str, Any] | None = cache.get(_job_key(job_id))
+    if job is None:
+        return None
+    if job["user"] != user.pk and not getattr(user, "is_superuser", False):
+        return None
+    return job
+
+
+def _job_save(job: Mapping[str, Any]) -> None:
+    cache.set(_job_key(job["id"]), dict(job), BULK_TTL)
+
+
+def _chunks(ids: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def bulk_job_create(
+    *,
+    actor: AnyUser,
+    offers: Iterable[Offer],
+    action: str,
+    value: Decimal | None,
+    chunk_size: int = offers_api.MAX_OFFERS_PER_COMMAND,
+) -> dict[str, Any]:
+    """Plan a bulk action: one command per account (and currency) per ``chunk_size`` offers.
+
+    Raises ``PermissionDenied`` unless the actor manages every account in the selection.
+    """
+    groups: dict[tuple[int, str], list[Offer]] = {}
+    accounts: dict[int, AllegroAccount] = {}
+    for offer in offers:
+        accounts[offer.account_id] = offer.account
+        groups.setdefault((offer.account_id, offer.price_currency or "PLN"), []).append(offer)
+    for account in accounts.values():
+        account_require_role(user=actor, account=account, role=Role.MANAGER)
+    job_id = uuid.uuid4().hex
+    chunks = []
+    rows: dict[str, dict[str, Any]] = {}
+    for (account_id, currency), members in groups.items():
+        for part in _chunks([o.allegro_id for o in members], chunk_size):
+            chunks.append(
+                {
+                    "account": account_id,
+                    "currency": currency,
+                    "ids": part,
+                    "command_id": str(uuid.uuid4()),
+                    "state": "planned",
+                }
+            )
+        for offer in members:
+            rows[f"{account_id}:{offer.allegro_id}"] = {
+                "account": accounts[account_id].login,
+                "offer_id": offer.allegro_id,
+                "title": offer.name,
+                "status": "PENDING",
+                "message": "",
+            }
+    job = {
+        "id": job_id,
+        "user": actor.pk,
+        "action": action,
+        "value": None if value is None else str(value),
+        "status": "queued",
+        "total": len(rows),
+        "processed": 0,
+        "chunks": chunks,
+        "rows": rows,
+        "error": "",
+        "created_at": timezone.now().isoformat(),
+    }
+    _job_save(job)
+    return job
+
+
+def _send_chunk(client: AllegroClient, *, job: Mapping[str, Any], chunk: Mapping[str, Any]) -> str:
+    """PUT the chunk's command; returns its kind. A 409 means an earlier run already sent it."""
+    action, value = job["action"], Decimal(job["value"]) if job["value"] else None
+    ids, command_id = chunk["ids"], chunk["command_id"]
+    if action in PRICE_KINDS:
+        assert value is not None
+        kind = PRICE_KINDS[action]
+        modification = (
+            offers_api.price_modification(kind, percentage=f"{value:.2f}")
+            if kind.endswith("PERCENTAGE")
+            else offers_api.price_modification(
+                kind, amount=Money(amount=value, currency=chunk["currency"])
+            )
+        )
+        offers_api.modify_prices(
+            client, command_id=command_id, offer_ids=ids, modification=modification
+        )
+        return "price"
+    if action in ("stock_set", "stock_add"):
+        assert value is not None
+        offers_api.change_quantities(
+            client,
+            command_id=command_id,
+            offer_ids=ids,
+            change_type="FIXED" if action == "stock_set" else "GAIN",
+            value=int(value),
+        )
+        return "quantity"
+    offers_api.change_publication(
+        client,
+        command_id=command_id,
+        offer_ids=ids,
+        action="ACTIVATE" if action == "activate" else "END",
+    )
+    return "publication"
+
+
+def _kind_of(action: str) -> offers_api.CommandKind:
+    if action in PRICE_KINDS:
+        return "price"
+    if action.startswith("stock_"):
+        return "quantity"
+    return "publication"
+
+
+def bulk_job_run(
+    *,
+    job_id: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clients: Mapping[int, AllegroClient] | None = None,
+) -> dict[str, Any] | None:
+    """Run every chunk not yet done. Safe to run twice: a chunk's command id is fixed at plan
+    time, a resent command answers 409 and is then only read back."""
+    job: dict[str, Any] | None = cache.get(_job_key(job_id))
+    if job is None or job["status"] == "done":
+        return job
+    job["status"] = "running"
+    _job_save(job)
+    kind = _kind_of(job["action"])
+    accounts = {
+        a.pk: a for a in AllegroAccount.objects.filter(pk__in={c["account"] for c in job["chunks"]})
+    }
+    for chunk in job["chunks"]:
+        if chunk["state"] == "done":
+            continue
+        account = accounts[chunk["account"]]
+        _run_chunk(job=job, chunk=chunk, account=account, kind=kind, sleep=sleep, clients=clients)
+        _job_save(job)
+    job["status"] = "done"
+    _job_save(job)
+    return job
+
+
+def _run_chunk(
+    *,
+    job: dict[str, Any],
+    chunk: dict[str, Any],
+    account: AllegroAccount,
+    kind: offers_api.CommandKind,
+    sleep: Callable[[float], None],
+    clients: Mapping[int, AllegroClient] | None,
+) -> None:
+    trace_id: str | None = None
+    try:
+        client = (clients or {}).get(account.pk) or allegro_client_for(account=account)
+        if chunk["state"] == "planned":
+            # A 409 means an earlier run of this task sent it: read its outcome below.
+            with contextlib.suppress(errors.Conflict):
+                _send_chunk(client, job=job, chunk=chunk)
+            chunk["state"] = "sent"
+            _job_save(job)
+        report = _wait_command(client, kind=kind, command_id=chunk["command_id"], sleep=sleep)
+        trace_id = report.trace_id
+        if not report.done:
+            # Still running on Allegro's side: the task retries later and only reads it back.
+            raise errors.TransientError("batch command still running", trace_id=trace_id)
+        tasks = list(
+            offers_api.iter_command_tasks(client, kind=kind, command_id=chunk["command_id"])
+        )
+    except errors.TransientError:
+        raise  # the task retries (bounded); the chunk keeps its command id
+    except errors.AllegroError as exc:
+        _mark_rows(
+            job, account=account, ids=chunk["ids"], status="FAIL", message=describe_error(exc)
+        )
+        chunk["state"] = "done"
+        job["processed"] += len(chunk["ids"])
+        return
+    by_id = {t.offer_id: t for t in tasks if t.offer_id}
+    succeeded = []
+    for offer_id in chunk["ids"]:
+        task = by_id.get(offer_id)
+        row = job["rows"][f"{account.pk}:{offer_id}"]
+        if task is None:
+            row.update(status="FAIL", message=_("Allegro did not report on this offer."))
+        elif task.status == "SUCCESS":
+            row.update(status="SUCCESS", message="")
+            succeeded.append(offer_id)
+        else:
+            row.update(status="FAIL", message=_task_message(task))
+    if succeeded:
+        offers_refresh(account=account, client=client, allegro_ids=succeeded)
+    audit_log(
+        actor=_actor(job["user"]),
+        account=account,
+        action=f"offers.bulk.{job['action']}",
+        target=f"command:{chunk['command_id']}",
+        before={"offers": chunk["ids"], "value": job["value"]},
+        after={"success": len(succeeded), "failed": len(chunk["ids"]) - len(succeeded)},
+        allegro_trace_id=trace_id,
+    )
+    chunk["state"] = "done"
+    job["processed"] += len(chunk["ids"])
+
+
+def _mark_rows(
+    job: dict[str, Any], *, account: AllegroAccount, ids: Sequence[str], status: str, message: str
+) -> None:
+    for offer_id in ids:
+        job["rows"][f"{account.pk}:{offer_id}"].update(status=status, message=message)
+
+
+def _actor(user_id: int) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first()
+
+
+def bulk_job_fail(*, job_id: str, error: str) -> None:
+    job = cache.get(_job_key(job_id))
+    if job is None:
+        return
+    job["status"] = "failed"
+    job["error"] = error
+    _job_save(job)

@@ -1,0 +1,297 @@
+"""Offer pages: the list (HTMX swaps only the rows), detail + edit, activate / end, bulk actions.
+
+Views parse input with forms and call selectors / services; the rules live in the services.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Role
+from accounts.selectors import accounts_in_scope, accounts_visible_to
+from accounts.services import account_require_role
+from backoffice.htmx import HtmxHttpRequest
+from offers.forms import (
+    BulkActionForm,
+    OfferEditForm,
+    OfferFilterForm,
+    OfferPublicationForm,
+    filter_options,
+)
+from offers.models import Offer
+from offers.paging import CappedPaginator
+from offers.selectors import (
+    offer_audit_trail,
+    offer_get_for_user,
+    offer_marketplace_prices,
+    offers_by_pks_for_user,
+    offers_filtered,
+    offers_page_source,
+    roles_by_account,
+)
+from offers.services import (
+    EditOutcome,
+    bulk_job_create,
+    bulk_job_get,
+    offer_edit,
+    offer_operation_check,
+    offer_set_publication,
+)
+from offers.tasks import offers_bulk_run
+
+FILTER_KEYS = (
+    "q",
+    "account",
+    "status",
+    "marketplace",
+    "price_min",
+    "price_max",
+    "out_of_stock",
+    "no_product",
+    "sort",
+    "per_page",
+)
+
+
+def _filter_querystring(params: QueryDict, **overrides: Any) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key in FILTER_KEYS:
+        if key in overrides:
+            continue
+        pairs.extend((key, v) for v in params.getlist(key) if v != "")
+    pairs.extend((k, str(v)) for k, v in overrides.items() if v not in (None, ""))
+    return urlencode(pairs)
+
+
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    """The offers list: filters and page live in the query string."""
+    scope = accounts_in_scope(request=request)
+    accounts = list(scope.order_by("login", "id"))
+    form = OfferFilterForm(request.GET or None, accounts=accounts)
+    query = form.query()
+    rows, count_qs = offers_page_source(
+        accounts=accounts, account_ids=[a.pk for a in accounts], query=query
+    )
+    paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
+    page = paginator.get_page(request.GET.get("page"))
+    roles = roles_by_account(user=request.user)
+    context = {
+        "form": form,
+        "options": filter_options(form) if not request.htmx else {},
+        "page": page,
+        "detail_prefix": reverse("offers:index"),
+        "accounts": accounts,
+        "filters_qs": _filter_querystring(request.GET),
+        "filters_qs_sortless": _filter_querystring(request.GET, sort=None),
+        "sort": query.sort,
+        "can_bulk": any(roles.get(a.pk, 0) >= Role.MANAGER for a in accounts),
+    }
+    template = "offers/list.html#rows" if request.htmx else "offers/list.html"
+    return render(request, template, context)
+
+
+def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dict[str, Any]:
+    role = roles_by_account(user=request.user).get(offer.account_id, 0)
+    return {
+        "offer": offer,
+        "prices": offer_marketplace_prices(offer=offer),
+        "trail": offer_audit_trail(offer=offer),
+        "can_edit": role >= Role.MANAGER,
+        **extra,
+    }
+
+
+def _edit_form_for(offer: Offer) -> OfferEditForm:
+    return OfferEditForm(
+        initial={
+            "title": offer.name,
+            "price": offer.price_amount,
+            "stock": offer.stock_available,
+        },
+        offer_status=offer.status,
+    )
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    offer = offer_get_for_user(user=request.user, offer_id=pk)
+    return render(
+        request, "offers/detail.html", _detail_context(request, offer, form=_edit_form_for(offer))
+    )
+
+
+def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """A redirect; for HTMX a full-page one (``HX-Redirect``) rather than a swapped fragment."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def _apply_outcome(form: OfferEditForm, outcome: EditOutcome) -> None:
+    for field, texts in outcome.field_errors.items():
+        for text in texts:
+            form.add_error(field, text)
+
+
+@require_POST
+def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Save title / price / stock on Allegro; 202 leads to the operation page."""
+    offer = offer_get_for_user(user=request.user, offer_id=pk)
+    account_require_role(user=request.user, account=offer.account, role=Role.MANAGER)
+    form = OfferEditForm(request.POST, offer_status=offer.status)
+    if form.is_valid():
+        outcome = offer_edit(
+            offer=offer,
+            actor=request.user,
+            title=form.cleaned_data["title"],
+            price=form.cleaned_data["price"],
+            stock=form.cleaned_data["stock"],
+        )
+        if outcome.state == "pending":
+            assert outcome.token is not None
+            return _redirect(request, reverse("offers:operation", args=[offer.pk, outcome.token]))
+        if outcome.state in ("done", "unchanged"):
+            messages.success(
+                request,
+                _("Saved on Allegro.") if outcome.state == "done" else _("Nothing to change."),
+            )
+            return _redirect(request, reverse("offers:detail", args=[offer.pk]))
+        _apply_outcome(form, outcome)
+    context = _detail_context(request, offer, form=form)
+    template = "offers/detail.html#edit" if request.htmx else "offers/detail.html"
+    return render(request, template, context, status=200 if request.htmx else 422)
+
+
+@require_GET
+def operation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
+    """Follow Allegro's asynchronous edit (202 → operation → done / errors), one poll per GET."""
+    offer = offer_get_for_user(user=request.user, offer_id=pk)
+    outcome = offer_operation_check(offer=offer, actor=request.user, token=token)
+    if outcome.state in ("done", "unchanged") and not request.htmx:
+        if outcome.state == "done":
+            messages.success(request, _("Allegro finished the change."))
+        return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
+    context = {"offer": offer, "outcome": outcome, "token": token}
+    if outcome.state in ("done", "unchanged"):
+        if outcome.state == "done":
+            messages.success(request, _("Allegro finished the change."))
+        return _redirect(request, reverse("offers:detail", args=[offer.pk]))
+    template = "offers/operation.html#status" if request.htmx else "offers/operation.html"
+    return render(request, template, context)
+
+
+@require_POST
+def publication(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    offer = offer_get_for_user(user=request.user, offer_id=pk)
+    account_require_role(user=request.user, account=offer.account, role=Role.MANAGER)
+    form = OfferPublicationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose to activate or to end the offer."))
+    else:
+        outcome = offer_set_publication(
+            offer=offer, actor=request.user, action=form.cleaned_data["action"]
+        )
+        if outcome.ok:
+            messages.success(request, _("Allegro confirmed the change."))
+        else:
+            messages.error(request, outcome.message)
+    return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
+
+
+def _bulk_selection(request: HtmxHttpRequest, form: BulkActionForm) -> list[Offer]:
+    if form.cleaned_data["all_matching"]:
+        params = QueryDict(form.cleaned_data["filters"] or "")
+        scope = accounts_in_scope(request=request)
+        filters = OfferFilterForm(params or None, accounts=list(scope))
+        qs = offers_filtered(accounts=scope, query=filters.query())
+    else:
+        qs = offers_by_pks_for_user(user=request.user, pks=form.cleaned_data["offers"])
+    return list(
+        qs.select_related("account").only(
+            "id", "account", "allegro_id", "name", "price_currency", "account__login"
+        )[:20_000]
+    )
+
+
+@require_POST
+def bulk(request: HtmxHttpRequest) -> HttpResponse:
+    """Start a bulk action (a Celery task) and go to its progress page."""
+    form = BulkActionForm(request.POST)
+    back = reverse("offers:index") + "?" + (request.POST.get("filters") or "")
+    if not form.is_valid():
+        for error in form.errors.as_data().values():
+            messages.error(request, " ".join(str(m) for e in error for m in e.messages))
+        return HttpResponseRedirect(back)
+    offers = _bulk_selection(request, form)
+    if not offers:
+        messages.error(request, _("None of the selected offers is visible to you."))
+        return HttpResponseRedirect(back)
+    job = bulk_job_create(
+        actor=request.user,
+        offers=offers,
+        action=form.cleaned_data["action"],
+        value=form.cleaned_data["value"],
+    )
+    offers_bulk_run.delay(job["id"])
+    return HttpResponseRedirect(reverse("offers:bulk_job", args=[job["id"]]))
+
+
+def _job_or_404(request: HtmxHttpRequest, job_id: str) -> dict[str, Any]:
+    if not accounts_visible_to(user=request.user).exists():
+        raise Http404("No such job.")
+    job = bulk_job_get(job_id=job_id, user=request.user)
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+@require_GET
+def bulk_job(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    rows = list(job["rows"].values())
+    summary = {
+        "success": sum(1 for r in rows if r["status"] == "SUCCESS"),
+        "failed": sum(1 for r in rows if r["status"] == "FAIL"),
+        "pending": sum(1 for r in rows if r["status"] == "PENDING"),
+    }
+    percent = int(100 * job["processed"] / job["total"]) if job["total"] else 100
+    context = {"job": job, "rows": rows, "summary": summary, "percent": percent}
+    template = "offers/bulk_job.html#progress" if request.htmx else "offers/bulk_job.html"
+    return render(request, template, context)
+
+
+@require_GET
+def bulk_job_csv(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="bulk-{job["id"]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["account", "offer_id", "title", "status", "message"])
+    for row in job["rows"].values():
+        writer.writerow(
+            [
+                row["account"],
+                row["offer_id"],
+                _csv_safe(row["title"]),
+                row["status"],
+                row["message"],
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -1,0 +1,208 @@
+"""Forms of the order pages; each checks Allegro's limits before a request is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AllegroAccount
+from allegro.api.orders import SELLER_SETTABLE_STATUSES
+from orders.selectors import DEFAULT_SORT, OrderQuery
+
+ORDER_STATUSES = [
+    ("BOUGHT", _("Bought (no checkout yet)")),
+    ("FILLED_IN", _("Filled in (not paid)")),
+    ("READY_FOR_PROCESSING", _("Ready for processing")),
+    ("CANCELLED", _("Cancelled")),
+]
+FULFILLMENT_LABELS = {
+    "NEW": _("New"),
+    "PROCESSING": _("Processing"),
+    "READY_FOR_SHIPMENT": _("Ready for shipment"),
+    "READY_FOR_PICKUP": _("Ready for pickup"),
+    "SENT": _("Sent"),
+    "PICKED_UP": _("Picked up"),
+    "CANCELLED": _("Cancelled"),
+    "SUSPENDED": _("Suspended"),
+    "RETURNED": _("Returned"),
+}
+FULFILLMENT_CHOICES = list(FULFILLMENT_LABELS.items())
+SETTABLE_CHOICES = [(s, FULFILLMENT_LABELS[s]) for s in SELLER_SETTABLE_STATUSES]
+SORT_CHOICES = [
+    ("-bought", _("Newest first")),
+    ("bought", _("Oldest first")),
+    ("-updated", _("Last changed")),
+    ("-total", _("Total: high to low")),
+    ("total", _("Total: low to high")),
+    ("buyer", _("Buyer")),
+]
+MARKETPLACE_CHOICES = [
+    ("", _("Any marketplace")),
+    ("allegro-pl", "allegro.pl"),
+    ("allegro-cz", "allegro.cz"),
+    ("allegro-sk", "allegro.sk"),
+    ("allegro-hu", "allegro.hu"),
+]
+DEFAULT_PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100)
+WAYBILL_MAX = 64
+CARRIER_NAME_MAX = 30
+MAX_BULK_ORDERS = 100
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    account = forms.TypedChoiceField(label=_("Account"), required=False, coerce=int)
+    status = forms.MultipleChoiceField(
+        label=_("Order status"),
+        required=False,
+        choices=ORDER_STATUSES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    fulfillment = forms.MultipleChoiceField(
+        label=_("Fulfillment"),
+        required=False,
+        choices=FULFILLMENT_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    bought_from = forms.DateField(
+        label=_("Bought from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    bought_to = forms.DateField(
+        label=_("Bought to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    marketplace = forms.ChoiceField(
+        label=_("Marketplace"), required=False, choices=MARKETPLACE_CHOICES
+    )
+    delivery = forms.CharField(label=_("Delivery method"), required=False, max_length=100)
+    no_tracking = forms.BooleanField(label=_("No tracking number yet"), required=False)
+    quarantined = forms.BooleanField(label=_("Quarantined"), required=False)
+    merged = forms.BooleanField(label=_("Merged"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"),
+        required=False,
+        coerce=int,
+        choices=[(n, str(n)) for n in PAGE_SIZES],
+        initial=DEFAULT_PAGE_SIZE,
+    )
+
+    def __init__(self, *args: Any, accounts: Sequence[AllegroAccount], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound and not self.data.get("per_page"):
+            data = QueryDict(mutable=True)
+            data.update(self.data)
+            data["per_page"] = str(DEFAULT_PAGE_SIZE)
+            self.data = data
+        account_field = self.fields["account"]
+        assert isinstance(account_field, forms.TypedChoiceField)
+        account_field.choices = [("", _("All accounts in view"))] + [
+            (a.pk, a.login) for a in accounts
+        ]
+
+    def _data(self) -> dict[str, Any]:
+        if self.is_valid():
+            return self.cleaned_data
+        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+
+    def query(self) -> OrderQuery:
+        data = self._data()
+        account = data.get("account")
+        return OrderQuery(
+            q=data.get("q") or "",
+            account_ids=[account] if account else [],
+            statuses=data.get("status") or [],
+            fulfillment=data.get("fulfillment") or [],
+            bought_from=data.get("bought_from"),
+            bought_to=data.get("bought_to"),
+            marketplace=data.get("marketplace") or "",
+            delivery=data.get("delivery") or "",
+            no_tracking=bool(data.get("no_tracking")),
+            quarantined=bool(data.get("quarantined")),
+            merged=bool(data.get("merged")),
+            sort=data.get("sort") or DEFAULT_SORT,
+        )
+
+    def page_size(self) -> int:
+        return int(self._data().get("per_page") or DEFAULT_PAGE_SIZE)
+
+
+class FulfillmentForm(forms.Form):
+    """A new fulfillment status with the revision the staff member was looking at."""
+
+    status = forms.ChoiceField(label=_("Fulfillment status"), choices=SETTABLE_CHOICES)
+    revision = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+
+class BulkFulfillmentForm(forms.Form):
+    status = forms.ChoiceField(label=_("Fulfillment status"), choices=SETTABLE_CHOICES)
+    orders = forms.TypedMultipleChoiceField(coerce=int)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["orders"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
+
+    def clean_orders(self) -> list[int]:
+        orders: list[int] = self.cleaned_data["orders"]
+        if len(orders) > MAX_BULK_ORDERS:
+            raise forms.ValidationError(
+                _("Select at most %(n)d orders at a time."), params={"n": MAX_BULK_ORDERS}
+            )
+        return orders
+
+
+class TrackingForm(forms.Form):
+    """``POST /order/checkout-forms/{id}/shipments`` (+ optionally fulfillment ``SENT``)."""
+
+    carrier = forms.ChoiceField(label=_("Carrier"))
+    carrier_name = forms.CharField(
+        label=_("Carrier name (for “Other”)"), required=False, max_length=CARRIER_NAME_MAX
+    )
+    waybill = forms.CharField(label=_("Tracking number"), max_length=WAYBILL_MAX)
+    line_items = forms.MultipleChoiceField(
+        label=_("Items in this parcel (none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    set_sent = forms.BooleanField(label=_("Also mark the order as sent"), required=False)
+    revision = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        carriers: Sequence[tuple[str, str]],
+        line_items: Sequence[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        carrier = self.fields["carrier"]
+        assert isinstance(carrier, forms.ChoiceField)
+        carrier.choices = list(carriers)
+        lines = self.fields["line_items"]
+        assert isinstance(lines, forms.MultipleChoiceField)
+        lines.choices = list(line_items)
+
+    def clean_waybill(self) -> str:
+        waybill: str = self.cleaned_data["waybill"].strip()
+        if not waybill:
+            raise forms.ValidationError(_("Enter the tracking number."))
+        if any(ch.isspace() for ch in waybill) or not waybill.isprintable():
+            raise forms.ValidationError(_("A tracking number has no spaces or control characters."))
+        return waybill
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        name = (data.get("carrier_name") or "").strip()
+        if data.get("carrier") == "OTHER":
+            if not name:
+                self.add_error("carrier_name", _("Name the carrier when you choose “Other”."))
+            elif not name.isprintable():
+                self.add_error("carrier_name", _("Use printable characters only."))
+        data["carrier_name"] = name if data.get("carrier") == "OTHER" else ""
+        return data

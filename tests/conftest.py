@@ -1,0 +1,229 @@
+"""Suite-wide fixtures.
+
+- Runs only on PostgreSQL + Redis (``DATABASE_URL`` / ``REDIS_URL``); the embedded default has
+  its own smoke test that starts a subprocess.
+- Each xdist worker gets its own Redis database number (cache, Celery broker, ``redis_client``).
+- Staff fixtures follow healthchecks' alice/bob/charlie: ``alice`` operates ``account``, ``bob``
+  operates ``other_account``, ``charlie`` only views ``account``.
+- Browser tests use Debian's Chromium; any request leaving the machine fails the test.
+
+Other helpers add their plugins to ``pytest_plugins`` (e.g. ``"tests.plugins.simulator"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+# Django's live_server thread and Playwright's sync API (which runs an event loop) share the
+# main thread; Django would otherwise refuse ORM calls from "async context".
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytest_plugins: list[str] = ["tests.plugins.simulator", "tests.plugins.allegro_accounts"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+# --- per-worker Redis database ---------------------------------------------------------------
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    digits = "".join(ch for ch in worker if ch.isdigit())
+    return int(digits or 0)
+
+
+def worker_redis_url() -> str:
+    """``REDIS_URL`` with its db number shifted by the xdist worker index (mod 16)."""
+    base = os.environ["REDIS_URL"]
+    parts = urlsplit(base)
+    base_db = int(parts.path.strip("/") or 0)
+    db = (base_db + _worker_index()) % 16
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not os.environ.get("REDIS_URL"):
+        pytest.exit(
+            "The suite runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL "
+            "(`make test` sets defaults).",
+            returncode=4,
+        )
+    # Hashing is not under test; PBKDF2 with 1M iterations would dominate the suite's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    url = worker_redis_url()
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "bo-test",
+        }
+    }
+    settings.CELERY_BROKER_URL = url
+    from backoffice.celery import app as celery_app
+
+    celery_app.conf.broker_url = url
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Rate-limit counters (allauth) and cached values never leak between tests."""
+    from django.core.cache import cache
+
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """A client on this worker's Redis database, flushed after the test."""
+    import redis
+
+    client = redis.Redis.from_url(worker_redis_url())
+    yield client
+    client.flushdb()
+    client.close()
+
+
+# --- staff and accounts ----------------------------------------------------------------------
+@pytest.fixture
+def password() -> str:
+    from tests.factories import PASSWORD
+
+    return PASSWORD
+
+
+@pytest.fixture
+def account(db: None) -> Any:
+    from tests.factories import AllegroAccountFactory
+
+    return AllegroAccountFactory(login="sklep-a")
+
+
+@pytest.fixture
+def other_account(db: None) -> Any:
+    from tests.factories import AllegroAccountFactory
+
+    return AllegroAccountFactory(login="sklep-b")
+
+
+@pytest.fixture
+def grant(db: None) -> Callable[..., Any]:
+    """``grant(user, account, role=Role.OPERATOR)`` creates an ``AccountGrant``."""
+    from accounts.models import Role
+    from tests.factories import AccountGrantFactory
+
+    def make(user: Any, account: Any, role: Any = Role.OPERATOR) -> Any:
+        return AccountGrantFactory(user=user, account=account, role=role)
+
+    return make
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    """Staff with no grant at all."""
+    from tests.factories import UserFactory
+
+    return UserFactory(email="nobody@example.com", username="nobody")
+
+
+@pytest.fixture
+def alice(account: Any, grant: Callable[..., Any]) -> Any:
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="alice@example.com", username="alice")
+    grant(staff, account, Role.OPERATOR)
+    return staff
+
+
+@pytest.fixture
+def bob(other_account: Any, grant: Callable[..., Any]) -> Any:
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="bob@example.com", username="bob")
+    grant(staff, other_account, Role.OPERATOR)
+    return staff
+
+
+@pytest.fixture
+def charlie(account: Any, grant: Callable[..., Any]) -> Any:
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="charlie@example.com", username="charlie")
+    grant(staff, account, Role.VIEWER)
+    return staff
+
+
+@pytest.fixture
+def superuser(db: None) -> Any:
+    from tests.factories import SuperuserFactory
+
+    return SuperuserFactory(email="root@example.com", username="root")
+
+
+@pytest.fixture
+def client_for(client: Any) -> Callable[[Any], Any]:
+    """``client_for(user)``: Django's test client signed in as ``user``."""
+
+    def sign_in(staff: Any) -> Any:
+        client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return sign_in
+
+
+# --- Playwright on Debian's Chromium, offline ------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def is_local_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about"}:
+        return True
+    return parts.hostname in LOCAL_HOSTS
+
+
+@pytest.fixture
+def blocked_requests() -> list[str]:
+    """Non-local URLs the browser tried to load during the test (each was aborted)."""
+    return []
+
+
+@pytest.fixture
+def context(context: Any, blocked_requests: list[str]) -> Iterator[Any]:
+    """pytest-playwright's context with every non-local request aborted and recorded."""
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        if is_local_url(url):
+            route.continue_()
+        else:
+            blocked_requests.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", guard)
+    yield context
+    if blocked_requests:
+        pytest.fail(f"The page tried to reach the internet: {blocked_requests}")

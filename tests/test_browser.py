@@ -1,0 +1,83 @@
+"""In Chromium: sign in, see the dashboard, switch to English and back — all offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_sign_in_dashboard_and_language_switch(
+    page: Any, live_server: Any, alice: Any, password: str, blocked_requests: list[str]
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(r"/auth/login/\?next=/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+
+    page.fill("input[name=login]", alice.email)
+    page.fill("input[name=password]", password)
+    page.locator("main form button[type=submit]").click()
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.locator("h1")).to_have_text("Pulpit")
+    expect(page.locator("nav.mainnav")).to_contain_text("Zamówienia")
+    expect(page.locator("#account-switcher")).to_contain_text("sklep-a")
+    # htmx came from our own static files and initialised.
+    assert page.evaluate("typeof window.htmx") == "object"
+
+    page.get_by_test_id("lang-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    expect(page.locator("nav.mainnav")).to_contain_text("Orders")
+
+    page.get_by_test_id("lang-pl").click()
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+    expect(page.locator("h1")).to_have_text("Pulpit")
+
+    # Keyboard: the navigation is reachable with Tab and focus is visible.
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement && document.activeElement.textContent")
+    assert focused
+
+    assert blocked_requests == []
+
+
+def test_offline_guard_catches_external_requests(
+    page: Any, live_server: Any, blocked_requests: list[str]
+) -> None:
+    """The guard really blocks and records a request to the internet (and then we clear it)."""
+    page.goto(f"{live_server.url}/auth/login/")
+    page.evaluate(
+        "() => { const i = document.createElement('img');"
+        " i.src = 'https://cdn.example.com/x.png'; document.body.append(i); }"
+    )
+    page.wait_for_timeout(300)
+    assert blocked_requests == ["https://cdn.example.com/x.png"]
+    blocked_requests.clear()
+
+
+def test_account_switcher_in_the_browser(
+    page: Any, live_server: Any, client: Any, superuser: Any, account: Any, other_account: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/accounts/")
+    rows = page.locator("main table tbody tr")
+    expect(rows).to_have_count(2)
+    page.select_option("#account-switcher", label="sklep-b")
+    page.locator("form.switcher button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/")
+    expect(page.locator("#messages")).to_contain_text("sklep-b")
+    expect(page.locator("#account-switcher")).to_have_value(str(other_account.pk))
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("main table tbody tr")).to_have_count(1)
+    expect(page.locator("main table tbody")).to_contain_text("sklep-b")

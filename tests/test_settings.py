@@ -1,0 +1,125 @@
+"""Settings: production refuses to start without secrets; the embedded default boots and serves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+REPO = Path(settings.BASE_DIR)
+FERNET_KEY = "mQ3rJ1j6Fw0l8Yc1zJ1x7m8cQf2mJxq4hK4b0w7e6ZQ="
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    dropped = ("SECRET_KEY", "FIELD_ENC", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env.update(overrides)
+    return env
+
+
+def _production_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**env, "DJANGO_SETTINGS_MODULE": "backoffice.settings.production"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_production_refuses_without_secret_key() -> None:
+    result = _production_check(_env(FIELD_ENCRYPTION_KEYS=FERNET_KEY))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_without_encryption_key() -> None:
+    result = _production_check(_env(SECRET_KEY="x" * 60))
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is not set" in result.stderr
+
+
+@pytest.mark.slow
+def test_production_reads_secrets_from_files(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("s3cr3t-" + "k" * 60 + "\n")
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(FERNET_KEY)
+    result = _production_check(
+        _env(
+            SECRET_KEY_FILE=str(secret_file),
+            FIELD_ENCRYPTION_KEYS_FILE=str(keys_file),
+            ALLOWED_HOSTS="backoffice.example.com",
+        )
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_embedded_default_boots_and_serves_sign_in(tmp_path: Path) -> None:
+    """No DATABASE_URL / REDIS_URL: SQLite + filesystem broker, a real server process."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    env["BACKOFFICE_VAR_DIR"] = str(tmp_path / "var")
+    env["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert (tmp_path / "var" / "db.sqlite3").exists()
+    assert (tmp_path / "var" / "celery" / "queue").is_dir()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        response = None
+        for _ in range(120):  # bounded wait for the server to listen
+            try:
+                response = httpx.get(f"{base}/auth/login/", timeout=2)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.25)
+        assert response is not None, server.stderr.read().decode() if server.stderr else ""
+        assert response.status_code == 200
+        assert 'name="login"' in response.text
+        assert 'name="password"' in response.text
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200
+        assert health.json() == {"database": "ok", "broker": "ok"}
+        assert httpx.get(f"{base}/", timeout=5).status_code == 302
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
