@@ -1,0 +1,359 @@
+"""The simulator's ASGI application: Starlette routes wrapped with Allegro's cross-cutting rules.
+
+Per request to an Allegro path, in order: statistics, rate limits (per client id, per user),
+random faults (slow, 5xx), authentication and scope (401 / 403), ``Accept`` (406),
+``Content-Type`` (415), request validation against the spec, the handler, response validation.
+Dropped connections are injected by ``DropConnections``, the outermost ASGI layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.auth import authenticate, bearer, verified_claims
+from sandbox.config import SandboxConfig
+from sandbox.faults import Limiter
+from sandbox.http import (
+    V1,
+    ApiError,
+    AuthFailure,
+    Ctx,
+    RouteSpec,
+    error_item,
+    json_bytes,
+    raw_response,
+)
+from sandbox.state import State
+
+if TYPE_CHECKING:  # openapi-core takes ~0.7 s to import: only validation mode loads it
+    from sandbox.validation import SpecRequest, SpecValidator
+
+log = logging.getLogger("sandbox")
+
+CONTROL_PREFIX = "/__sandbox__"
+OAUTH_PREFIX = "/auth/oauth"
+MAX_VIOLATIONS = 1000
+
+
+def errors_response(
+    errors: list[dict[str, Any]],
+    *,
+    status: int,
+    media: str = V1,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return raw_response(json_bytes({"errors": errors}), status=status, media=media, headers=headers)
+
+
+def auth_error_response(exc: AuthFailure, *, media: str) -> Response:
+    body = {"error": exc.error, "error_description": exc.description}
+    return raw_response(json_bytes(body), status=401, media=media)
+
+
+def media_of(header: str) -> list[str]:
+    return [part.split(";", 1)[0].strip().lower() for part in header.split(",") if part.strip()]
+
+
+class Runtime:
+    """Holds the state plus the per-process helpers (validator, limiter) the wrappers use."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.limiter = Limiter()
+        self.validator: SpecValidator | None = None
+        if state.config.validate:
+            from sandbox.validation import SpecValidator
+
+            self.validator = SpecValidator(state.config.spec_path)
+
+    def record(self, item: dict[str, Any]) -> None:
+        if len(self.state.violations) < MAX_VIOLATIONS:
+            self.state.violations.append(item)
+        log.warning(
+            "spec violation (%s) %s %s: %s",
+            item["kind"],
+            item["method"],
+            item["path"],
+            item["errors"][:1],
+        )
+
+    def client_of(self, request: Request) -> tuple[str, str | None]:
+        """(client id, user) of the bearer token, for rate limits (invalid token: anonymous)."""
+        token = bearer(request)
+        if not token:
+            return "anonymous", None
+        try:
+            claims = verified_claims(state=self.state, token=token)
+        except AuthFailure:
+            return "anonymous", None
+        return claims.client_id, claims.user_name
+
+
+def wrap(runtime: Runtime, route: RouteSpec) -> Any:
+    state = runtime.state
+    stat_key = f"{route.method} {route.path}"
+
+    async def endpoint(request: Request) -> Response:
+        state.stats.paths[stat_key] += 1
+        response, _framework = await guarded(request)
+        state.stats.statuses[response.status_code] += 1
+        if response.status_code >= 400 and request.headers.get("accept-language", "").startswith(
+            "pl"
+        ):
+            response = translate_errors(response)
+        return response
+
+    async def guarded(request: Request) -> tuple[Response, bool]:
+        faults = state.faults
+        now = state.clock.now()
+        client_id, user = runtime.client_of(request)
+        if faults.rate_limit.enabled:
+            allowed, retry = runtime.limiter.client_allows(
+                client_id=client_id, cfg=faults.rate_limit, now=now
+            )
+            if not allowed:
+                state.stats.rate_limited += 1
+                return too_many("Client ID request limit exceeded", retry), True
+        if (
+            faults.user_bucket.enabled
+            and user
+            and not runtime.limiter.user_allows(user=user, cfg=faults.user_bucket, now=now)
+        ):
+            state.stats.rate_limited += 1
+            return too_many("Too many requests for this user", 1), True
+        if faults.applies_to(request.url.path):
+            if faults.roll(faults.slow_rate):
+                await asyncio.sleep(faults.slow_seconds)
+            if faults.roll(faults.error_rate):
+                status = faults.rng.choice(faults.error_statuses)
+                err = error_item(code="INTERNAL_SERVER_ERROR", message="Simulated server error")
+                return errors_response([err], status=status), True
+        try:
+            claims = authenticate(state=state, request=request, route=route)
+        except AuthFailure as exc:
+            return auth_error_response(exc, media=route.error_media), True
+        except ApiError as exc:
+            return errors_response(exc.errors, status=exc.status, media=route.error_media), True
+        accepted = media_of(request.headers.get("accept", ""))
+        if not any(a in route.accept for a in accepted):
+            err = error_item(
+                code="NotAcceptableException",
+                message="Not acceptable representation requested. "
+                "Please check 'Accept' request header",
+            )
+            return errors_response([err], status=406, media=route.error_media), True
+        body = await request.body()
+        if body and request.method in ("POST", "PUT", "PATCH"):
+            ctype = media_of(request.headers.get("content-type", ""))
+            if not ctype or ctype[0] not in route.body_media:
+                err = error_item(
+                    code="UnsupportedMediaTypeException",
+                    message="Unsupported 'Content-Type' request header",
+                )
+                return errors_response([err], status=415, media=route.error_media), True
+        spec_request: SpecRequest | None = None
+        request_errors: list[str] = []
+        if runtime.validator is not None:
+            from sandbox.validation import SpecRequest, violation
+
+            spec_request = SpecRequest(
+                method=request.method.lower(),
+                path=request.url.path,
+                query=list(request.query_params.multi_items()),
+                headers=list(request.headers.items()),
+                content_type=request.headers.get("content-type", ""),
+                body=body or None,
+                path_params={k: str(v) for k, v in request.path_params.items()},
+            )
+            request_errors = runtime.validator.request_errors(spec_request)
+            if request_errors:
+                runtime.record(
+                    violation(
+                        kind="request",
+                        method=request.method,
+                        path=request.url.path,
+                        status=None,
+                        errors=request_errors,
+                    )
+                )
+        ctx = Ctx(request=request, route=route, state=state, claims=claims)
+        try:
+            response = await route.handler(ctx)
+        except AuthFailure as exc:
+            response = auth_error_response(exc, media=route.error_media)
+        except ApiError as exc:
+            response = errors_response(exc.errors, status=exc.status, media=route.error_media)
+        if request_errors and response.status_code < 400:
+            err = error_item(
+                code="VALIDATION_ERROR",
+                message="Request does not match the spec: " + request_errors[0],
+            )
+            response = errors_response([err], status=422, media=route.error_media)
+            return response, True
+        if spec_request is not None and runtime.validator is not None:
+            check_response(runtime, spec_request, response)
+        return response, False
+
+    return endpoint
+
+
+def check_response(runtime: Runtime, spec_request: SpecRequest, response: Response) -> None:
+    from sandbox.validation import SpecResponse, violation
+
+    assert runtime.validator is not None
+    from werkzeug.datastructures import Headers
+
+    content_type = response.headers.get("content-type", "")
+    spec_response = SpecResponse(
+        status_code=response.status_code,
+        content_type=content_type.split(";")[0] if content_type else "",
+        headers=Headers(list(response.headers.items())),
+        data=bytes(response.body) if response.body else None,
+    )
+    errors = runtime.validator.response_errors(spec_request, spec_response)
+    if errors:
+        runtime.record(
+            violation(
+                kind="response",
+                method=spec_request.method.upper(),
+                path=spec_request.path,
+                status=response.status_code,
+                errors=errors,
+            )
+        )
+
+
+POLISH = {
+    "NotAcceptableException": "Nieobsługiwany format odpowiedzi (nagłówek Accept).",
+    "UnsupportedMediaTypeException": "Nieobsługiwany format danych (nagłówek Content-Type).",
+    "AccessDenied": "Brak uprawnień do tego zasobu.",
+    "NOT_FOUND": "Nie znaleziono zasobu.",
+    "TOO_MANY_REQUESTS": "Zbyt wiele zapytań. Spróbuj ponownie później.",
+    "INTERNAL_SERVER_ERROR": "Wystąpił błąd serwera. Spróbuj ponownie później.",
+    "CONFLICT": "Dane zostały w międzyczasie zmienione. Odśwież je i spróbuj ponownie.",
+}
+
+
+def translate_errors(response: Response) -> Response:
+    """``Accept-Language: pl-PL``: Polish ``userMessage`` (``message`` stays English)."""
+    try:
+        body = orjson.loads(bytes(response.body))
+    except orjson.JSONDecodeError:
+        return response
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return response
+    for error in body["errors"]:
+        if error.get("userMessage") not in (None, error.get("message")):
+            continue  # the route already wrote a localized message
+        code = error.get("code", "")
+        if code in POLISH:
+            error["userMessage"] = POLISH[code]
+        elif error.get("path"):
+            error["userMessage"] = (
+                f"Nieprawidłowa wartość pola {error['path']}: {error.get('message', '')}"
+            )
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length",)}
+    return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
+
+
+def too_many(message: str, retry: float) -> Response:
+    err = error_item(code="TOO_MANY_REQUESTS", message=message)
+    return errors_response([err], status=429, headers={"Retry-After": str(max(1, int(retry)))})
+
+
+class DropConnections:
+    """Outermost ASGI layer: drops connections (fault) and adds a ``Trace-Id`` to every answer."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            faults = self.state.faults
+            if (
+                faults.drop_rate > 0
+                and not path.startswith((CONTROL_PREFIX, OAUTH_PREFIX))
+                and faults.applies_to(path)
+                and faults.roll(faults.drop_rate)
+            ):
+                cycle = getattr(send, "__self__", None)
+                transport = getattr(cycle, "transport", None)
+                if transport is not None:
+                    self.state.stats.paths["__dropped__"] += 1
+                    transport.close()
+                    return
+            trace = uuid.uuid4().hex.encode()
+
+            async def send_with_trace(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"trace-id", trace)]
+                await send(message)
+
+            await self.app(scope, receive, send_with_trace)
+            return
+        await self.app(scope, receive, send)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    err = error_item(code="NOT_FOUND", message=f"No resource at {request.url.path}")
+    return errors_response([err], status=404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    err = error_item(
+        code="METHOD_NOT_ALLOWED", message=f"{request.method} is not allowed on {request.url.path}"
+    )
+    return errors_response([err], status=405)
+
+
+def build_routes(runtime: Runtime) -> list[BaseRoute]:
+    from sandbox.routes import control_routes, load_tables, oauth_routes
+
+    routes: list[BaseRoute] = [*oauth_routes(), *control_routes()]
+    for spec in load_tables():
+        routes.append(Route(spec.path, wrap(runtime, spec), methods=[spec.method]))
+    return routes
+
+
+def create_app(config: SandboxConfig, *, state: State | None = None) -> ASGIApp:
+    state = state or State.open(config)
+    runtime = Runtime(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if runtime.validator is not None:
+            runtime.validator.start()
+        market_task: asyncio.Task[None] | None = None
+        if config.market_rate > 0:
+            from sandbox.market import run_market
+
+            market_task = asyncio.create_task(run_market(state))
+        try:
+            yield
+        finally:
+            if market_task is not None:
+                market_task.cancel()
+            state.store.close()
+
+    app = Starlette(
+        routes=build_routes(runtime),
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )
+    app.state.sim = state
+    app.state.runtime = runtime
+    return DropConnections(app, state)

@@ -1,0 +1,599 @@
+"""Deterministic seed data: sellers, offers, orders (with their events) and extension hooks.
+
+``seed(state, SeedOptions(...))`` is what ``python -m sandbox seed`` and ``POST /__sandbox__/seed``
+run. The same ``seed`` number gives the same ids, names and prices; timestamps are relative to
+the simulated clock. Other modules extend the seed through ``SEED_HOOKS`` (see
+``sandbox/ARCHITECTURE.md``): each hook receives the ``SeedContext`` after the core data is in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import multiprocessing
+import random
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from sandbox import data
+from sandbox.config import SandboxConfig
+from sandbox.offers import INSERT_OFFER, offer_row
+from sandbox.orders import INSERT_ORDER, event_body, next_revision, order_row
+from sandbox.state import State, iso
+from sandbox.store import Store
+
+T = TypeVar("T")
+DAY = 86400.0
+HOOK_MODULES = ("sandbox.seed_aftersales",)
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class SeedOptions:
+    sellers: int = 3
+    offers: int = 2000
+    orders: int = 5000
+    seed: int = 42
+    reset: bool = False
+    order_event_days: float = 7.0
+    workers: int = 1  # > 1: generate sellers in forked processes (CLI only, never in the server)
+
+
+@dataclass
+class SeedContext:
+    """What hooks get: the state, a seeded RNG and what the core seed created."""
+
+    state: State
+    options: SeedOptions
+    rng: random.Random
+    now: float
+    seller_ids: list[str] = field(default_factory=list)
+    buyers: list[dict[str, Any]] = field(default_factory=list)
+    # per seller: a sample of (order id, buyer, line items) for after-sales data
+    recent_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sample_offers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def uuid(self) -> str:
+        """A random (seeded) version-4 UUID string."""
+        h = "%032x" % self.rng.getrandbits(128)  # noqa: UP031 - fastest formatting here
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+SeedHook = Callable[[SeedContext], None]
+SEED_HOOKS: list[SeedHook] = []
+
+
+def register_hook(hook: SeedHook) -> SeedHook:
+    if hook not in SEED_HOOKS:
+        SEED_HOOKS.append(hook)
+    return hook
+
+
+def load_hooks() -> list[SeedHook]:
+    for name in HOOK_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return list(SEED_HOOKS)
+
+
+def ean13(rng: random.Random) -> str:
+    """A valid EAN-13 with a Polish (590) prefix."""
+    body = f"590{int(rng.random() * 1_000_000_000):09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def pick(rng: random.Random, seq: Sequence[T]) -> T:
+    """``rng.choice`` without its overhead (seeding calls it millions of times)."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def postcode(rng: random.Random, prefix: str) -> str:
+    return f"{prefix}-{rng.randrange(1000):03d}"
+
+
+def seller_doc(row: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
+    sid, login, first, last, company, tax = row
+    return {
+        "id": sid,
+        "login": login,
+        "firstName": first,
+        "lastName": last,
+        "email": f"{login.lower()}@example.pl",
+        "baseMarketplace": {"id": "allegro-pl"},
+        "company": {"name": company, "taxId": tax},
+        "features": ["SUPER_SELLER"] if sid.endswith("1") else [],
+    }
+
+
+def make_buyers(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    buyers = []
+    for i in range(count):
+        first = pick(rng, data.FIRST_NAMES)
+        last = pick(rng, data.LAST_NAMES)
+        if first.endswith("a") and last.endswith("ski"):
+            last = last[:-1] + "a"
+        city, prefix, _ = pick(rng, data.CITIES)
+        login = f"{first.lower()}_{last.lower()}{rng.randrange(10, 99)}".translate(
+            str.maketrans("ąćęłńóśźż", "acelnoszz")
+        )
+        buyers.append(
+            {
+                "id": str(50_000_000 + i),
+                "email": f"{login}+{i}@allegromail.pl",
+                "login": login,
+                "firstName": first,
+                "lastName": last,
+                "guest": rng.random() < 0.05,
+                "phoneNumber": f"+48 {rng.randrange(500, 899)} {rng.randrange(100, 999)} "
+                f"{rng.randrange(100, 999)}",
+                "preferences": {"language": "pl-PL"},
+                "address": {
+                    "street": f"{pick(rng, data.STREETS)} {rng.randrange(1, 150)}",
+                    "city": city,
+                    "postCode": postcode(rng, prefix),
+                    "countryCode": "PL",
+                },
+            }
+        )
+    return buyers
+
+
+def offer_doc(
+    ctx: SeedContext, *, seller_id: str, offer_id: int, created: float, index: int
+) -> tuple[dict[str, Any], int]:
+    rng = ctx.rng
+    category, nouns, adjectives, (low, high) = pick(rng, data.CATALOGUE)
+    brand = pick(rng, data.BRANDS)
+    name = f"{pick(rng, nouns)} {brand} {pick(rng, adjectives)}"[:75]
+    amount = round(rng.uniform(low, high), 0) - 0.01
+    roll = rng.random()
+    status = (
+        "ACTIVE"
+        if roll < 0.75
+        else "ENDED"
+        if roll < 0.88
+        else "INACTIVE"
+        if roll < 0.97
+        else "ACTIVATING"
+    )
+    available = 0 if status == "ENDED" and rng.random() < 0.5 else rng.randrange(1, 250)
+    sold = rng.randrange(0, 400)
+    city, prefix, province = pick(rng, data.CITIES)
+    additional: list[dict[str, str]] = []
+    extra_prices: dict[str, Any] = {}
+    market_roll = rng.random()
+    if market_roll < 0.15:
+        additional.append({"id": "allegro-cz"})
+        extra_prices["allegro-cz"] = {
+            "sellingMode": {"price": {"amount": f"{amount * 5.9:.2f}", "currency": "CZK"}}
+        }
+    if 0.1 < market_roll < 0.2:
+        additional.append({"id": "allegro-sk"})
+        extra_prices["allegro-sk"] = {
+            "sellingMode": {"price": {"amount": f"{amount / 4.3:.2f}", "currency": "EUR"}}
+        }
+    created_iso = iso(created)
+    product_id = ctx.uuid()
+    doc: dict[str, Any] = {
+        "id": str(offer_id),
+        "name": name,
+        "category": {"id": category},
+        "productSet": [
+            {
+                "product": {"id": product_id, "publication": {"status": "LISTED"}},
+                "quantity": {"value": 1},
+            }
+        ],
+        "parameters": [{"id": "225693", "name": "EAN (GTIN)", "values": [ean13(rng)]}],
+        "images": [
+            f"https://a.allegroimg.com/original/{rng.getrandbits(40):010x}/{brand.lower()}-{index}.jpg"
+        ],
+        "sellingMode": {
+            "format": "BUY_NOW",
+            "price": {"amount": f"{amount:.2f}", "currency": "PLN"},
+        },
+        "stock": {"available": available, "unit": "UNIT"},
+        "publication": {
+            "status": status,
+            "duration": None,
+            "endingAt": None,
+            "endedBy": "USER" if status == "ENDED" else None,
+            "republish": False,
+            "marketplaces": {"base": {"id": "allegro-pl"}, "additional": additional},
+            "_startedAt": created_iso if status in ("ACTIVE", "ENDED") else None,
+        },
+        "additionalMarketplaces": extra_prices,
+        "delivery": {"handlingTime": "PT24H", "shippingRates": {"id": shipping_rate_id(seller_id)}},
+        "location": {
+            "city": city,
+            "countryCode": "PL",
+            "postCode": postcode(rng, prefix),
+            "province": province.upper(),
+        },
+        "external": {"id": f"SKU-{seller_id[-2:]}-{index:06d}"},
+        "b2b": {"buyableOnlyByBusiness": False},
+        "language": "pl-PL",
+        "afterSalesServices": None,
+        "createdAt": created_iso,
+        "updatedAt": created_iso,
+        "_isFulfillment": rng.random() < 0.05,
+    }
+    return doc, sold
+
+
+def shipping_rate_id(seller_id: str) -> str:
+    """Each seller has one shipping-rate table, with a stable id."""
+    return str(uuid.UUID(int=int(seller_id) * 7919, version=4))
+
+
+def line_item(ctx: SeedContext, offer: dict[str, Any], bought: float) -> dict[str, Any]:
+    quantity = 1 if ctx.rng.random() < 0.85 else ctx.rng.randrange(2, 5)
+    price = offer["sellingMode"]["price"]
+    return {
+        "id": ctx.uuid(),
+        "offer": {"id": offer["id"], "name": offer["name"], "external": offer["external"]},
+        "quantity": quantity,
+        "originalPrice": price,
+        "price": price,
+        "reconciliation": {
+            "value": {"amount": "0.00", "currency": price["currency"]},
+            "type": "BILLING",
+            "quantity": quantity,
+        },
+        "selectedAdditionalServices": [],
+        "vouchers": [],
+        "tax": {"rate": "23.00", "subject": "PRODUCT", "exemption": None},
+        "boughtAt": iso(bought),
+        "discounts": [],
+    }
+
+
+def order_doc(
+    ctx: SeedContext,
+    *,
+    seller_id: str,
+    buyer: dict[str, Any],
+    items: list[dict[str, Any]],
+    bought: float,
+    status: str,
+) -> dict[str, Any]:
+    rng = ctx.rng
+    method_id, method_name, _, kind = pick(rng, data.DELIVERY_METHODS)
+    cost = (
+        "0.00"
+        if kind == "APM" and rng.random() < 0.5
+        else f"{pick(rng, (8.99, 11.99, 14.99, 19.99)):.2f}"
+    )
+    currency = items[0]["price"]["currency"]
+    total = sum(float(li["price"]["amount"]) * li["quantity"] for li in items) + float(cost)
+    paid = status == "READY_FOR_PROCESSING"
+    payment_id = ctx.uuid()
+    delivery: dict[str, Any] = {
+        "address": {
+            "firstName": buyer["firstName"],
+            "lastName": buyer["lastName"],
+            "street": buyer["address"]["street"],
+            "city": buyer["address"]["city"],
+            "zipCode": buyer["address"]["postCode"],
+            "countryCode": "PL",
+            "phoneNumber": buyer["phoneNumber"],
+        },
+        "method": {"id": method_id, "name": method_name},
+        "cost": {"amount": cost, "currency": currency},
+        "smart": rng.random() < 0.4,
+        "calculatedNumberOfPackages": 1,
+        "time": {"dispatch": {"from": iso(bought + DAY), "to": iso(bought + 2 * DAY)}},
+    }
+    if kind == "APM":
+        pid, pname, pcity, pzip, pstreet = pick(rng, data.PICKUP_POINTS)
+        delivery["pickupPoint"] = {
+            "id": pid,
+            "name": pname,
+            "description": "Paczkomat przy sklepie",
+            "address": {"street": pstreet, "zipCode": pzip, "city": pcity, "countryCode": "PL"},
+        }
+    fulfillment = "NEW"
+    if paid:
+        fulfillment = rng.choices(
+            ("NEW", "PROCESSING", "READY_FOR_SHIPMENT", "SENT", "PICKED_UP"), (30, 20, 15, 25, 10)
+        )[0]
+    elif status == "CANCELLED":
+        fulfillment = "CANCELLED"
+    doc: dict[str, Any] = {
+        "id": ctx.uuid(),
+        "messageToSeller": pick(
+            rng, ("", "", "", "Proszę o szybką wysyłkę.", "Proszę zapakować na prezent.")
+        ),
+        "buyer": {
+            k: buyer[k]
+            for k in (
+                "id",
+                "email",
+                "login",
+                "firstName",
+                "lastName",
+                "guest",
+                "phoneNumber",
+                "preferences",
+                "address",
+            )
+        },
+        "status": status,
+        "fulfillment": {
+            "status": fulfillment,
+            "shipmentSummary": {
+                "lineItemsSent": "ALL" if fulfillment in ("SENT", "PICKED_UP") else "NONE"
+            },
+            "provider": {"id": "SELLER"},
+        },
+        "delivery": delivery,
+        "invoice": {"required": rng.random() < 0.2, "features": []},
+        "lineItems": items,
+        "surcharges": [],
+        "note": {"text": ""},
+        "marketplace": {"id": "allegro-pl"},
+        "summary": {"totalToPay": {"amount": f"{total:.2f}", "currency": currency}},
+        "updatedAt": iso(bought + 600),
+        "revision": next_revision("", str(bought)),
+    }
+    if status != "BOUGHT":
+        doc["payment"] = {
+            "id": payment_id,
+            "type": pick(rng, ("ONLINE", "ONLINE", "ONLINE", "CASH_ON_DELIVERY")),
+            "provider": "P24",
+            "finishedAt": iso(bought + 300) if paid else None,
+            "paidAmount": {"amount": f"{total:.2f}", "currency": currency} if paid else None,
+        }
+        doc["payment"] = {k: v for k, v in doc["payment"].items() if v is not None}
+    return doc
+
+
+def order_events_for(
+    doc: dict[str, Any], *, seller_id: str, bought: float
+) -> Iterator[tuple[str, float]]:
+    yield "BOUGHT", bought
+    if doc["status"] in ("FILLED_IN", "READY_FOR_PROCESSING", "CANCELLED"):
+        yield "FILLED_IN", bought + 120
+    if doc["status"] == "READY_FOR_PROCESSING":
+        yield "READY_FOR_PROCESSING", bought + 300
+    if doc["status"] == "CANCELLED":
+        yield "BUYER_CANCELLED", bought + 900
+    if doc["fulfillment"]["status"] not in ("NEW", "CANCELLED"):
+        yield "FULFILLMENT_STATUS_CHANGED", bought + 3600
+
+
+def seed(state: State, options: SeedOptions) -> dict[str, Any]:
+    """Build the data set; returns counts. Appends sellers when run again without ``reset``."""
+    if options.reset:
+        state.store.reset()
+    rng = random.Random(options.seed)
+    now = state.clock.now()
+    ctx = SeedContext(state=state, options=options, rng=rng, now=now)
+    ctx.buyers = make_buyers(rng, 2000)
+    store = state.store
+    existing = {r[0] for r in store.all("SELECT id FROM sellers")}
+    rows = [r for r in data.SELLERS if r[0] not in existing][: options.sellers]
+    if len(rows) < options.sellers:
+        base = 10000000 + len(data.SELLERS) + len(existing)
+        rows.extend(
+            (
+                str(base + i),
+                f"Sprzedawca{base + i}",
+                "Jan",
+                "Testowy",
+                f"Firma {base + i}",
+                "1234563218",
+            )
+            for i in range(options.sellers - len(rows))
+        )
+    bulk = options.offers + options.orders >= 20_000
+    with store.bulk_load() if bulk else contextlib.nullcontext():
+        if bulk:
+            store.drop_indexes(("offers", "orders"))
+        if options.workers > 1 and len(rows) > 1:
+            offers_total, orders_total = seed_sellers_in_parallel(ctx, rows)
+        else:
+            offers_total, orders_total = seed_sellers(ctx, rows)
+        if bulk:
+            store.create_indexes()
+    ctx.rng = rng
+    for hook in load_hooks():
+        hook(ctx)
+    return {"sellers": ctx.seller_ids, "offers": offers_total, "orders": orders_total}
+
+
+SellerRow = tuple[str, str, str, str, str, str]
+
+
+def seller_rng(options: SeedOptions, seller_id: str) -> random.Random:
+    """Each seller's data comes from its own RNG, so sellers can be built in any order."""
+    return random.Random(f"{options.seed}:{seller_id}")
+
+
+def insert_seller(ctx: SeedContext, srow: SellerRow) -> None:
+    ctx.state.store.execute(
+        "INSERT INTO sellers (id, login, doc) VALUES (?, ?, ?)",
+        (srow[0], srow[1], orjson.dumps(seller_doc(srow))),
+    )
+    ctx.seller_ids.append(srow[0])
+
+
+def seed_sellers(ctx: SeedContext, rows: list[SellerRow]) -> tuple[int, int]:
+    offers_total = orders_total = 0
+    for srow in rows:
+        seller_id = srow[0]
+        insert_seller(ctx, srow)
+        ctx.rng = seller_rng(ctx.options, seller_id)
+        offers = seed_offers(ctx, seller_id)
+        offers_total += ctx.options.offers
+        orders_total += seed_orders(ctx, seller_id, offers)
+    return offers_total, orders_total
+
+
+def _build_seller(
+    job: tuple[SellerRow, SeedOptions, float, list[dict[str, Any]], str],
+) -> tuple[str, Any, Any]:
+    """Worker: build one seller's offers, orders and events in its own temporary SQLite file."""
+    srow, options, now, buyers, path = job
+    seller_id = srow[0]
+    store = Store(Path(path))
+    store.drop_indexes(("offers", "orders"))
+    state = State(config=SandboxConfig(data_dir=Path(path).parent), store=store)
+    ctx = SeedContext(state=state, options=options, rng=seller_rng(options, seller_id), now=now)
+    ctx.buyers = buyers
+    with store.bulk_load():
+        offers = seed_offers(ctx, seller_id)
+        seed_orders(ctx, seller_id, offers)
+    store.close()
+    return seller_id, ctx.sample_offers[seller_id], ctx.recent_orders[seller_id]
+
+
+def copy_part(store: Store, path: str) -> None:
+    """Append a worker's offers, orders and events (events get fresh ``seq`` numbers)."""
+    from sandbox.offers import OFFER_COLUMNS
+    from sandbox.orders import ORDER_COLUMNS
+
+    events = "stream, seller_id, type, occurred_at, subject_id, doc"
+    statements = [  # fixed column lists, no user input
+        f"INSERT INTO offers ({OFFER_COLUMNS}) SELECT {OFFER_COLUMNS} FROM part.offers",  # noqa: S608
+        f"INSERT INTO orders ({ORDER_COLUMNS}) SELECT {ORDER_COLUMNS} FROM part.orders",  # noqa: S608
+        f"INSERT INTO events ({events}) SELECT {events} FROM part.events ORDER BY seq",  # noqa: S608
+    ]
+    with store.lock:
+        store.conn.execute("ATTACH DATABASE ? AS part", (path,))
+        try:
+            with store.tx() as conn:
+                for sql in statements:
+                    conn.execute(sql)
+        finally:
+            store.conn.execute("DETACH DATABASE part")
+
+
+def seed_sellers_in_parallel(ctx: SeedContext, rows: list[SellerRow]) -> tuple[int, int]:
+    """Generate sellers in forked workers, then copy their tables in with SQL (C speed)."""
+    store = ctx.state.store
+    tmp = Path(tempfile.mkdtemp(prefix="seed-", dir=store.path.parent))
+    jobs = [
+        (srow, ctx.options, ctx.now, ctx.buyers, str(tmp / f"{srow[0]}.sqlite3")) for srow in rows
+    ]
+    pool = ProcessPoolExecutor(
+        max_workers=ctx.options.workers, mp_context=multiprocessing.get_context("fork")
+    )
+    try:
+        for srow in rows:
+            insert_seller(ctx, srow)
+        for seller_id, sample, recent in pool.map(_build_seller, jobs):
+            ctx.sample_offers[seller_id] = sample
+            ctx.recent_orders[seller_id] = recent
+            path = str(tmp / f"{seller_id}.sqlite3")
+            copy_part(store, path)
+            Path(path).unlink(missing_ok=True)
+    finally:
+        pool.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return len(rows) * ctx.options.offers, len(rows) * ctx.options.orders
+
+
+def seed_offers(ctx: SeedContext, seller_id: str) -> list[dict[str, Any]]:
+    """Insert the seller's offers; returns a sample of active ones for orders."""
+    count = ctx.options.offers
+    first_id = 14_000_000_000 + int(seller_id[-3:]) * 100_000_000
+    start = ctx.now - 180 * DAY
+    sample: list[dict[str, Any]] = []
+    batch: list[tuple[Any, ...]] = []
+    with ctx.state.store.tx() as conn:
+        for i in range(count):
+            created = start + (180 * DAY) * i / max(count, 1)
+            doc, sold = offer_doc(
+                ctx, seller_id=seller_id, offer_id=first_id + i, created=created, index=i
+            )
+            batch.append(offer_row(doc, seller_id=seller_id, created_seq=i, sold=sold))
+            if doc["publication"]["status"] == "ACTIVE" and len(sample) < 500:
+                sample.append(doc)
+            if len(batch) >= BATCH:
+                conn.executemany(INSERT_OFFER, batch)
+                batch.clear()
+        if batch:
+            conn.executemany(INSERT_OFFER, batch)
+    ctx.sample_offers[seller_id] = sample
+    return sample
+
+
+def seed_orders(ctx: SeedContext, seller_id: str, offers: list[dict[str, Any]]) -> int:
+    count = ctx.options.orders
+    if not offers or count <= 0:
+        ctx.recent_orders[seller_id] = []
+        return 0
+    rng = ctx.rng
+    span = 90 * DAY
+    horizon = ctx.now - ctx.options.order_event_days * DAY
+    orders: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    recent: list[dict[str, Any]] = []
+    with ctx.state.store.tx() as conn:
+        for i in range(count):
+            bought = ctx.now - span + span * (i + 1) / (count + 1)
+            buyer = pick(rng, ctx.buyers)
+            picked = [
+                pick(rng, offers) for _ in range(1 if rng.random() < 0.8 else rng.randrange(2, 4))
+            ]
+            items = [
+                line_item(ctx, offer, bought) for offer in {o["id"]: o for o in picked}.values()
+            ]
+            age = ctx.now - bought
+            roll = rng.random()
+            if age < DAY and roll < 0.2:
+                status = "BOUGHT" if roll < 0.08 else "FILLED_IN"
+            else:
+                status = "CANCELLED" if roll > 0.97 else "READY_FOR_PROCESSING"
+            doc = order_doc(
+                ctx, seller_id=seller_id, buyer=buyer, items=items, bought=bought, status=status
+            )
+            orders.append(order_row(doc, seller_id=seller_id))
+            if bought >= horizon:
+                for type_, at in order_events_for(doc, seller_id=seller_id, bought=bought):
+                    at = min(at, ctx.now)
+                    body = event_body(doc, seller_id=seller_id, type_=type_, occurred_at=iso(at))
+                    events.append(("order", seller_id, type_, at, doc["id"], orjson.dumps(body)))
+            if count - i <= 300:
+                recent.append(
+                    {
+                        "id": doc["id"],
+                        "buyer": doc["buyer"],
+                        "lineItems": items,
+                        "status": status,
+                        "boughtAt": bought,
+                    }
+                )
+            if len(orders) >= BATCH:
+                flush_orders(conn, orders, events)
+        flush_orders(conn, orders, events)
+    ctx.recent_orders[seller_id] = recent
+    return count
+
+
+def flush_orders(conn: Any, orders: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
+    if orders:
+        conn.executemany(INSERT_ORDER, orders)
+        orders.clear()
+    if events:
+        events.sort(key=lambda e: e[3])
+        conn.executemany(
+            "INSERT INTO events (stream, seller_id, type, occurred_at, subject_id, doc) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
+            events,
+        )
+        events.clear()

@@ -1,0 +1,175 @@
+"""Spec validation of every request received and response sent (openapi-core 0.23).
+
+The spec is read once per process from ``ALLEGRO_OPENAPI_PATH`` (loading takes about a second,
+so ``SpecValidator.start`` loads it on a background thread while the server boots).
+Allegro's vendor media types are registered as JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.media_types.util import json_loads
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from sandbox.http import BETA, V1
+
+SERVER = "https://api.allegro.pl"
+VENDOR_TYPES = (V1, BETA, "application/vnd.allegro.public.v1 +json")
+
+# Places where the spec contradicts Allegro's documented behaviour; violations matching
+# (method, path prefix, text) are not recorded. Each entry says why.
+KNOWN_QUIRKS: tuple[tuple[str, str, str], ...] = (
+    # CheckoutForms.count/totalCount declare minimum 1, but an empty page (no orders, or a
+    # filter matching nothing) is a normal answer with 0.
+    ("get", "/order/checkout-forms", "0 is less than the minimum of 1"),
+    # MessageRequest.required names `attachment`, but the property is `attachments` and the
+    # description says text, attachments or both (API_MAP 13.7).
+    ("post", "/sale/issues/", "'attachment' is a required property"),
+    # ...and for the same reason `text` is not required when attachments are sent.
+    ("post", "/sale/issues/", "'text' is a required property"),
+    # PickupCreateRequestDto requires the deprecated pickupDateProposalId although its own
+    # description says it is needed only when pickupTime is not given.
+    (
+        "post",
+        "/shipment-management/pickups/create-commands",
+        "'pickupDateProposalId' is a required property",
+    ),
+)
+
+_lock = threading.Lock()
+_cache: dict[Path, OpenAPI] = {}
+
+
+def load_openapi(path: Path) -> OpenAPI:
+    """The parsed spec, loaded at most once per process."""
+    with _lock:
+        if path not in _cache:
+            with path.open("rb") as fh:
+                data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+            config = Config(
+                spec_validator_cls=None,
+                extra_media_type_deserializers=dict.fromkeys(VENDOR_TYPES, json_loads),
+            )
+            _cache[path] = OpenAPI.from_dict(data, config=config)
+        return _cache[path]
+
+
+@dataclass
+class SpecRequest:
+    """openapi-core's ``Request`` protocol over a simulator request."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    content_type: str
+    body: bytes | None
+    path_params: dict[str, str]
+    host_url: str = SERVER
+
+    @property
+    def parameters(self) -> RequestParameters:
+        return RequestParameters(
+            query=ImmutableMultiDict(self.query),
+            header=Headers(self.headers),
+            cookie=ImmutableMultiDict(),
+            path=self.path_params,
+        )
+
+
+@dataclass
+class SpecResponse:
+    status_code: int
+    content_type: str
+    headers: Headers
+    data: bytes | None
+
+
+def short(text: object, limit: int = 240) -> str:
+    value = str(text)
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def describe(exc: BaseException) -> str:
+    """One line: the exception chain without value dumps, then up to 5 schema errors with paths."""
+    parts: list[str] = []
+    details: list[str] = []
+    current: BaseException | None = exc
+    depth = 0
+    while current is not None and depth < 4:
+        schema_errors = getattr(current, "schema_errors", None)
+        if schema_errors:
+            parts.append(type(current).__name__)
+            for sub in list(schema_errors)[:5]:
+                loc = "/".join(str(p) for p in getattr(sub, "absolute_path", ()))
+                details.append(f"at {loc or '<root>'}: {short(getattr(sub, 'message', sub), 160)}")
+        else:
+            parts.append(f"{type(current).__name__}: {short(current, 160)}")
+        current = current.__cause__ or current.__context__
+        depth += 1
+    return " | ".join(parts + details)
+
+
+class SpecValidator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ready = threading.Event()
+        self._api: OpenAPI | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        threading.Thread(target=self._load, name="spec-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            self._api = load_openapi(self.path)
+        except BaseException as exc:  # surfaced on first use
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    @property
+    def api(self) -> OpenAPI:
+        self._ready.wait()
+        if self._api is None:
+            raise RuntimeError(f"cannot load the spec at {self.path}: {self._error}")
+        return self._api
+
+    def request_errors(self, request: SpecRequest) -> list[str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = [describe(e) for e in self.api.iter_request_errors(request)]  # type: ignore[arg-type]
+        return [e for e in found if not is_quirk(request, e)]
+
+    def response_errors(self, request: SpecRequest, response: SpecResponse) -> list[str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = [describe(e) for e in self.api.iter_response_errors(request, response)]  # type: ignore[arg-type]
+        return [e for e in found if not is_quirk(request, e)]
+
+
+def is_quirk(request: SpecRequest, error: str) -> bool:
+    if "|" not in error:
+        return False
+    details = [part for part in error.split(" | ") if part.startswith("at ")]
+    return bool(details) and all(
+        any(
+            request.method == method and request.path.startswith(prefix) and text in detail
+            for method, prefix, text in KNOWN_QUIRKS
+        )
+        for detail in details
+    )
+
+
+def violation(
+    *, kind: str, method: str, path: str, status: int | None, errors: list[str]
+) -> dict[str, Any]:
+    return {"kind": kind, "method": method, "path": path, "status": status, "errors": errors}
