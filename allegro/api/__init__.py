@@ -1,0 +1,1 @@
+"""One module per Allegro API area; each function takes an ``AllegroClient`` first."""

@@ -1,0 +1,68 @@
+"""Shared pieces of the API modules: the traced result base and small parsers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from allegro.errors import UnexpectedResponse
+from allegro.transport import ApiResponse
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Traced:
+    """Every top-level result keeps Allegro's trace id (for the audit log) and the raw document."""
+
+    trace_id: str | None = None
+    raw: JsonDict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def parse(cls, data: Any) -> Money | None:
+        if not isinstance(data, dict) or data.get("amount") is None:
+            return None
+        try:
+            amount = Decimal(str(data["amount"]))
+        except InvalidOperation:
+            return None
+        return cls(amount=amount, currency=str(data.get("currency") or "PLN"))
+
+    def as_json(self) -> JsonDict:
+        return {"amount": f"{self.amount:.2f}", "currency": self.currency}
+
+
+def body(response: ApiResponse) -> JsonDict:
+    data = response.json()
+    if not isinstance(data, dict):
+        raise UnexpectedResponse(
+            f"expected a JSON object, got {type(data).__name__}",
+            status=response.status,
+            trace_id=response.trace_id,
+        )
+    return data
+
+
+def dig(data: Any, *path: str) -> Any:
+    """``data[a][b]...`` or ``None`` when any step is missing."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def items(data: JsonDict, key: str) -> list[JsonDict]:
+    value = data.get(key)
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

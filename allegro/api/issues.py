@@ -1,0 +1,157 @@
+"""Post-purchase issues (disputes and claims): the beta ``/sale/issues`` API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from allegro import paging
+from allegro.api._base import JsonDict, Traced, body, dig, items, opt_str
+from allegro.client import AllegroClient
+from allegro.transport import BETA
+
+MessageType = Literal[
+    "REGULAR",
+    "END_REQUEST",
+    "RETURN_REQUIRED_SELLER_LABEL",
+    "RETURN_REQUIRED_CUSTOM",
+    "RETURN_NOT_REQUIRED",
+]
+MAX_MESSAGE_LENGTH = 20000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issue(Traced):
+    id: str
+    type: str | None
+    status: str | None
+    status_due_date: str | None
+    chat_active: bool | None
+    return_required: bool | None
+    opened_date: str | None
+    subject: str | None
+    buyer_login: str | None
+    checkout_form_id: str | None
+    messages_count: int | None
+
+    @classmethod
+    def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> Issue:
+        count = dig(data, "chat", "messagesCount")
+        return cls(
+            id=str(data["id"]),
+            type=opt_str(data.get("type")),
+            status=opt_str(dig(data, "currentState", "status")),
+            status_due_date=opt_str(dig(data, "currentState", "statusDueDate")),
+            chat_active=dig(data, "currentState", "chatActive"),
+            return_required=dig(data, "currentState", "returnRequired"),
+            opened_date=opt_str(data.get("openedDate")),
+            subject=opt_str(data.get("subject")),
+            buyer_login=opt_str(dig(data, "buyer", "login")),
+            checkout_form_id=opt_str(dig(data, "checkoutForm", "id")),
+            messages_count=int(count) if isinstance(count, int) else None,
+            trace_id=trace_id,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuesPage(Traced):
+    issues: list[Issue]
+
+
+def list_issues(
+    client: AllegroClient,
+    *,
+    checkout_form_id: str | None = None,
+    statuses: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> IssuesPage:
+    params = {
+        "checkoutForm.id": checkout_form_id,
+        "status": statuses,
+        "offset": offset,
+        "limit": limit,
+    }
+    response = client.get("/sale/issues", params=params, media=BETA)
+    data = body(response)
+    return IssuesPage(
+        issues=[Issue.parse(i) for i in items(data, "issues")],
+        trace_id=response.trace_id,
+        raw=data,
+    )
+
+
+def iter_issues(
+    client: AllegroClient, *, statuses: Sequence[str] | None = None, page_size: int = 100
+) -> Iterator[Issue]:
+    def fetch(offset: int, limit: int) -> list[Issue]:
+        return list_issues(client, statuses=statuses, offset=offset, limit=limit).issues
+
+    return paging.iter_offset(fetch, limits=paging.ISSUES, page_size=page_size)
+
+
+def get_issue(client: AllegroClient, *, issue_id: str) -> Issue:
+    response = client.get(f"/sale/issues/{issue_id}", media=BETA)
+    return Issue.parse(body(response), trace_id=response.trace_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueMessage(Traced):
+    id: str
+    text: str | None
+    author_login: str | None
+    author_role: str | None
+    created_at: str | None
+    attachments: list[JsonDict]
+
+    @classmethod
+    def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> IssueMessage:
+        return cls(
+            id=str(data.get("id") or ""),
+            text=opt_str(data.get("text")),
+            author_login=opt_str(dig(data, "author", "login")),
+            author_role=opt_str(dig(data, "author", "role")),
+            created_at=opt_str(data.get("createdAt")),
+            attachments=items(data, "attachments"),
+            trace_id=trace_id,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueChat(Traced):
+    messages: list[IssueMessage]
+
+
+def get_issue_chat(
+    client: AllegroClient, *, issue_id: str, offset: int = 0, limit: int = 100
+) -> IssueChat:
+    response = client.get(
+        f"/sale/issues/{issue_id}/chat", params={"offset": offset, "limit": limit}, media=BETA
+    )
+    data = body(response)
+    return IssueChat(
+        messages=[IssueMessage.parse(m) for m in items(data, "chat")],
+        trace_id=response.trace_id,
+        raw=data,
+    )
+
+
+def post_issue_message(
+    client: AllegroClient,
+    *,
+    issue_id: str,
+    text: str,
+    message_type: MessageType = "REGULAR",
+    attachment_ids: Sequence[str] = (),
+) -> IssueMessage:
+    """Post to the issue's chat (409 ``Conflict`` when its state forbids messages)."""
+    payload: JsonDict = {"text": text, "type": message_type}
+    if attachment_ids:
+        payload["attachments"] = [{"id": a} for a in attachment_ids]
+    response = client.request(
+        "POST", f"/sale/issues/{issue_id}/message", json=payload, media=BETA, ok=(201,)
+    )
+    return IssueMessage.parse(body(response), trace_id=response.trace_id)

@@ -1,0 +1,347 @@
+"""Orders: checkout forms, order events and their cursor, fulfillment, carriers, tracking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from allegro import paging
+from allegro.api._base import JsonDict, Money, Traced, body, dig, items, opt_str
+from allegro.client import AllegroClient
+from allegro.transport import QueryValue
+
+FulfillmentStatus = Literal[
+    "NEW",
+    "PROCESSING",
+    "READY_FOR_SHIPMENT",
+    "READY_FOR_PICKUP",
+    "SENT",
+    "PICKED_UP",
+    "CANCELLED",
+    "SUSPENDED",
+    "RETURNED",
+]
+# RETURNED is set by Allegro only; the seller may not send it.
+SELLER_SETTABLE_STATUSES: tuple[FulfillmentStatus, ...] = (
+    "NEW",
+    "PROCESSING",
+    "READY_FOR_SHIPMENT",
+    "READY_FOR_PICKUP",
+    "SENT",
+    "PICKED_UP",
+    "CANCELLED",
+    "SUSPENDED",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineItem:
+    id: str
+    offer_id: str | None
+    offer_name: str | None
+    quantity: int
+    price: Money | None
+    bought_at: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckoutForm(Traced):
+    id: str
+    status: str
+    revision: str | None
+    buyer_id: str | None
+    buyer_login: str | None
+    buyer_email: str | None
+    fulfillment_status: str | None
+    line_items_sent: str | None
+    total_to_pay: Money | None
+    delivery_method: str | None
+    marketplace: str | None
+    updated_at: str | None
+    line_items: list[LineItem]
+
+    @classmethod
+    def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> CheckoutForm:
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status") or ""),
+            revision=opt_str(data.get("revision")),
+            buyer_id=opt_str(dig(data, "buyer", "id")),
+            buyer_login=opt_str(dig(data, "buyer", "login")),
+            buyer_email=opt_str(dig(data, "buyer", "email")),
+            fulfillment_status=opt_str(dig(data, "fulfillment", "status")),
+            line_items_sent=opt_str(dig(data, "fulfillment", "shipmentSummary", "lineItemsSent")),
+            total_to_pay=Money.parse(dig(data, "summary", "totalToPay")),
+            delivery_method=opt_str(dig(data, "delivery", "method", "name")),
+            marketplace=opt_str(dig(data, "marketplace", "id")),
+            updated_at=opt_str(data.get("updatedAt")),
+            line_items=[
+                LineItem(
+                    id=str(li["id"]),
+                    offer_id=opt_str(dig(li, "offer", "id")),
+                    offer_name=opt_str(dig(li, "offer", "name")),
+                    quantity=int(li.get("quantity") or 0),
+                    price=Money.parse(li.get("price")),
+                    bought_at=opt_str(li.get("boughtAt")),
+                )
+                for li in items(data, "lineItems")
+            ],
+            trace_id=trace_id,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckoutFormsPage(Traced):
+    checkout_forms: list[CheckoutForm]
+    count: int
+    total_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckoutFormFilters:
+    status: str | None = None
+    fulfillment_status: str | None = None
+    line_items_sent: str | None = None
+    bought_at_gte: str | None = None
+    bought_at_lte: str | None = None
+    updated_at_gte: str | None = None
+    updated_at_lte: str | None = None
+    buyer_login: str | None = None
+    marketplace: str | None = None
+    sort: str | None = None
+
+    def params(self) -> dict[str, QueryValue]:
+        return {
+            "status": self.status,
+            "fulfillment.status": self.fulfillment_status,
+            "fulfillment.shipmentSummary.lineItemsSent": self.line_items_sent,
+            "lineItems.boughtAt.gte": self.bought_at_gte,
+            "lineItems.boughtAt.lte": self.bought_at_lte,
+            "updatedAt.gte": self.updated_at_gte,
+            "updatedAt.lte": self.updated_at_lte,
+            "buyer.login": self.buyer_login,
+            "marketplace.id": self.marketplace,
+            "sort": self.sort,
+        }
+
+
+def list_checkout_forms(
+    client: AllegroClient,
+    *,
+    filters: CheckoutFormFilters | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> CheckoutFormsPage:
+    params = {**(filters or CheckoutFormFilters()).params(), "offset": offset, "limit": limit}
+    response = client.get("/order/checkout-forms", params=params)
+    data = body(response)
+    return CheckoutFormsPage(
+        checkout_forms=[CheckoutForm.parse(cf) for cf in items(data, "checkoutForms")],
+        count=int(data.get("count") or 0),
+        total_count=int(data.get("totalCount") or 0),
+        trace_id=response.trace_id,
+        raw=data,
+    )
+
+
+def iter_checkout_forms(
+    client: AllegroClient, *, filters: CheckoutFormFilters | None = None, page_size: int = 100
+) -> Iterator[CheckoutForm]:
+    def fetch(offset: int, limit: int) -> list[CheckoutForm]:
+        return list_checkout_forms(
+            client, filters=filters, offset=offset, limit=limit
+        ).checkout_forms
+
+    return paging.iter_offset(fetch, limits=paging.CHECKOUT_FORMS, page_size=page_size)
+
+
+def get_checkout_form(client: AllegroClient, *, checkout_form_id: str) -> CheckoutForm:
+    response = client.get(f"/order/checkout-forms/{checkout_form_id}")
+    return CheckoutForm.parse(body(response), trace_id=response.trace_id)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderEvent:
+    id: str
+    type: str
+    occurred_at: str
+    checkout_form_id: str | None
+    revision: str | None
+    raw: JsonDict
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderEvents(Traced):
+    events: list[OrderEvent]
+
+
+def list_order_events(
+    client: AllegroClient,
+    *,
+    from_id: str | None = None,
+    limit: int = 100,
+    types: Sequence[str] | None = None,
+) -> OrderEvents:
+    response = client.get("/order/events", params={"from": from_id, "limit": limit, "type": types})
+    data = body(response)
+    events = [
+        OrderEvent(
+            id=str(e["id"]),
+            type=str(e.get("type") or ""),
+            occurred_at=str(e.get("occurredAt") or ""),
+            checkout_form_id=opt_str(dig(e, "order", "checkoutForm", "id")),
+            revision=opt_str(dig(e, "order", "checkoutForm", "revision")),
+            raw=e,
+        )
+        for e in items(data, "events")
+    ]
+    return OrderEvents(events=events, trace_id=response.trace_id, raw=data)
+
+
+def iter_order_event_pages(
+    client: AllegroClient,
+    *,
+    cursor: str | None,
+    limit: int = paging.EVENTS_MAX_LIMIT,
+    types: Sequence[str] | None = None,
+    max_pages: int | None = None,
+) -> Iterator[paging.EventPage[OrderEvent]]:
+    def fetch(from_id: str | None, size: int) -> list[OrderEvent]:
+        return list_order_events(client, from_id=from_id, limit=size, types=types).events
+
+    return paging.iter_event_pages(
+        fetch, cursor=cursor, id_of=lambda e: e.id, limit=limit, max_pages=max_pages
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventStats(Traced):
+    latest_event_id: str | None
+    latest_occurred_at: str | None
+
+
+def get_order_event_stats(client: AllegroClient) -> EventStats:
+    """The starting cursor: the id of the newest order event."""
+    response = client.get("/order/event-stats")
+    data = body(response)
+    return EventStats(
+        latest_event_id=opt_str(dig(data, "latestEvent", "id")),
+        latest_occurred_at=opt_str(dig(data, "latestEvent", "occurredAt")),
+        trace_id=response.trace_id,
+        raw=data,
+    )
+
+
+# --- fulfillment and tracking ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done(Traced):
+    """An operation that answers without a body (204)."""
+
+
+def set_fulfillment_status(
+    client: AllegroClient,
+    *,
+    checkout_form_id: str,
+    status: FulfillmentStatus,
+    revision: str | None = None,
+) -> Done:
+    """Change the fulfillment status; with ``revision`` a stale copy gets 409 ``Conflict``."""
+    response = client.request(
+        "PUT",
+        f"/order/checkout-forms/{checkout_form_id}/fulfillment",
+        params={"checkoutForm.revision": revision},
+        json={"status": status},
+        ok=(204,),
+        language="en-US",  # the only Accept-Language this operation allows
+    )
+    return Done(trace_id=response.trace_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Carrier:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Carriers(Traced):
+    carriers: list[Carrier]
+
+
+def list_carriers(client: AllegroClient) -> Carriers:
+    response = client.get("/order/carriers")
+    data = body(response)
+    return Carriers(
+        carriers=[
+            Carrier(id=str(c.get("id") or ""), name=str(c.get("name") or ""))
+            for c in items(data, "carriers")
+        ],
+        trace_id=response.trace_id,
+        raw=data,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waybill(Traced):
+    id: str
+    waybill: str
+    carrier_id: str
+    carrier_name: str | None
+    line_item_ids: list[str]
+    created_at: str | None
+
+    @classmethod
+    def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> Waybill:
+        return cls(
+            id=str(data.get("id") or ""),
+            waybill=str(data.get("waybill") or ""),
+            carrier_id=str(data.get("carrierId") or ""),
+            carrier_name=opt_str(data.get("carrierName")),
+            line_item_ids=[str(li["id"]) for li in items(data, "lineItems") if "id" in li],
+            created_at=opt_str(data.get("createdAt")),
+            trace_id=trace_id,
+            raw=data,
+        )
+
+
+def add_tracking_number(
+    client: AllegroClient,
+    *,
+    checkout_form_id: str,
+    carrier_id: str,
+    waybill: str,
+    carrier_name: str | None = None,
+    line_item_ids: Sequence[str] | None = None,
+) -> Waybill:
+    """Attach a waybill (no ``line_item_ids``: all items; ``carrier_name``: only for OTHER)."""
+    payload: JsonDict = {"carrierId": carrier_id, "waybill": waybill}
+    if carrier_name is not None:
+        payload["carrierName"] = carrier_name
+    if line_item_ids:
+        payload["lineItems"] = [{"id": i} for i in line_item_ids]
+    response = client.request(
+        "POST", f"/order/checkout-forms/{checkout_form_id}/shipments", json=payload, ok=(201,)
+    )
+    return Waybill.parse(body(response), trace_id=response.trace_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waybills(Traced):
+    shipments: list[Waybill]
+
+
+def list_tracking_numbers(client: AllegroClient, *, checkout_form_id: str) -> Waybills:
+    response = client.get(f"/order/checkout-forms/{checkout_form_id}/shipments")
+    data = body(response)
+    return Waybills(
+        shipments=[Waybill.parse(s) for s in items(data, "shipments")],
+        trace_id=response.trace_id,
+        raw=data,
+    )
