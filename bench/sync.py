@@ -1,0 +1,340 @@
+"""Mirror benchmark (issue 5 §6): initial sync of several accounts, then order freshness.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo REDIS_URL=redis://127.0.0.1:6379/9 \
+        .venv/bin/python bench/sync.py [--accounts 5 --offers 50000 --orders 50000] [--scale 0.1]
+        [--workers 1 --concurrency 10 --freshness 60]
+
+1. Seeds a temporary simulator data dir (``python -m sandbox seed``) and serves it without spec
+   validation, enforcing Allegro's 9000 requests/min per client id (its default).
+2. Re-creates the database ``<DATABASE_URL's name>_sync_bench`` (the named one is untouched),
+   migrates it, creates the accounts and their tokens (minted by the simulator's control plane,
+   stored encrypted by ``accounts.tokens.token_store``).
+3. Starts real Celery worker processes (threads pool), queues ``sync_start_initial`` for every
+   account and waits until every initial pass is done, sampling the workers' RSS.
+4. Freshness: starts ``celery beat`` with the mirror's schedule, makes purchases in the simulator
+   and times until each order row is in the database.
+
+Prints one table. Nothing here is asserted: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+RATE_PER_SECOND = 9000 / 60
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` and its children, in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def seed(data_dir: Path, *, accounts: int, offers: int, orders: int) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "seed",
+            "--data-dir",
+            str(data_dir),
+            "--sellers",
+            str(accounts),
+            "--offers",
+            str(offers),
+            "--orders",
+            str(orders),
+            "--reset",
+        ],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def bench_database_url(url: str) -> str:
+    """A database of the bench's own next to the given one (which is never touched)."""
+    base, name = url.rsplit("/", 1)
+    return f"{base}/{name.split('?')[0]}_sync_bench"
+
+
+def ensure_database() -> None:
+    """(Re-)create the bench database named by ``DATABASE_URL`` (already the bench's own)."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def worker_env(sim: Any, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ALLEGRO_ENVIRONMENT": "simulator",
+        "ALLEGRO_API_URL": sim.url,
+        "ALLEGRO_AUTH_URL": sim.auth_url,
+        "ALLEGRO_CLIENT_ID": sim.client_id,
+        "ALLEGRO_CLIENT_SECRET": sim.client_secret,
+        "ALLEGRO_REDIRECT_URI": sim.redirect_uri,
+        # glibc gives each thread its own malloc arena; two keep a threaded worker's RSS down.
+        "MALLOC_ARENA_MAX": "2",
+        # As in production: with DEBUG on, Django keeps every SQL statement of a connection
+        # (up to 9000, each page's upsert being ~1 MB of SQL), which is what a worker's RSS shows.
+        "DEBUG": "false",
+        **extra,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=5)
+    parser.add_argument("--offers", type=int, default=50_000, help="per account")
+    parser.add_argument("--orders", type=int, default=50_000, help="per account")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies offers and orders")
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=10, help="threads per worker")
+    parser.add_argument("--freshness", type=float, default=60.0, help="seconds of purchases")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    args = parser.parse_args()
+    offers = int(args.offers * args.scale)
+    orders = int(args.orders * args.scale)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if name not in os.environ:
+            sys.exit(f"set {name}")
+    # The bench drops and re-creates "<name>_sync_bench"; the database named is left alone.
+    os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"])
+
+    from sandbox.testing import SimulatorProcess
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-sync-bench-"))
+    seed_seconds = seed(data_dir, accounts=args.accounts, offers=offers, orders=orders)
+    sim = SimulatorProcess(validate=False, data_dir=data_dir).start()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        env = worker_env(sim, {})
+        os.environ.update(env)
+        ensure_database()
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        import redis
+
+        from accounts.allegro_setup import process_governor
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).delete("celery")  # stale task messages
+        getattr(process_governor(), "reset", lambda: None)()
+
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from accounts.models import AllegroAccount
+        from accounts.tokens import token_store
+        from allegro.oauth import TokenPair
+        from mirror.models import SyncState
+        from mirror.services import INITIAL_RESOURCES, sync_start_initial
+        from orders.models import Order
+
+        sellers = sim.control("GET", "/sellers")["sellers"][: args.accounts]
+        accounts = []
+        for seller in sellers:
+            account = AllegroAccount.objects.create(
+                allegro_user_id=seller["id"],
+                login=seller["login"],
+                environment="simulator",
+                status="active",
+                linked_at=timezone.now(),
+            )
+            minted = sim.control(
+                "POST", "/tokens", {"seller_id": seller["id"], "client_id": sim.client_id}
+            )
+            token_store(
+                account=account,
+                pair=TokenPair(
+                    access_token=minted["access_token"],
+                    refresh_token=minted["refresh_token"],
+                    expires_at=timezone.now() + timedelta(seconds=minted["expires_in"]),
+                    scopes=(),
+                ),
+            )
+            accounts.append(account)
+
+        sim.control("DELETE", "/stats")
+        for _ in range(args.workers):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "backoffice",
+                        "worker",
+                        "--pool=threads",
+                        f"--concurrency={args.concurrency}",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--loglevel=ERROR",
+                    ],
+                    cwd=REPO,
+                    env=env,
+                )
+            )
+        started = time.perf_counter()
+        for account in accounts:
+            sync_start_initial(account=account)
+        peak_rss = 0.0
+        expected = len(accounts) * len(INITIAL_RESOURCES)
+        while time.perf_counter() - started < args.timeout:
+            peak_rss = max(peak_rss, max(rss_mb(p.pid) for p in procs))
+            done = SyncState.objects.filter(
+                resource__in=list(INITIAL_RESOURCES), initial_done=True, status="done"
+            ).count()
+            if done >= expected:
+                break
+            time.sleep(0.5)
+        wall = time.perf_counter() - started
+        stats = sim.control("GET", "/stats")
+        requests = sum(stats["paths"].values())
+        per_resource: dict[str, tuple[int, float]] = {}
+        for resource in INITIAL_RESOURCES:
+            states = list(SyncState.objects.filter(resource=resource))
+            rows = sum(s.fetched for s in states)
+            spans = [
+                (s.finished_at - s.started_at).total_seconds()
+                for s in states
+                if s.started_at and s.finished_at
+            ]
+            first = min((s.started_at for s in states if s.started_at), default=None)
+            last = max((s.finished_at for s in states if s.finished_at), default=None)
+            span = (last - first).total_seconds() if first and last else max(spans, default=0.0)
+            per_resource[str(resource)] = (rows, span)
+
+        # --- freshness ---------------------------------------------------------------------
+        call_command("setup_schedules", verbosity=0)
+        beat = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backoffice",
+                "beat",
+                "--loglevel=ERROR",
+                "--schedule=/tmp/bench-sync-beat",
+            ],
+            cwd=REPO,
+            env=env,
+        )
+        procs.append(beat)
+        latencies: list[float] = []
+        pending: dict[str, float] = {}
+        fresh_started = time.perf_counter()
+        next_purchase = fresh_started
+        while time.perf_counter() - fresh_started < args.freshness + 60:
+            now = time.perf_counter()
+            if now < fresh_started + args.freshness and now >= next_purchase:
+                seller = sellers[len(pending) % len(sellers)]
+                doc = sim.control("POST", f"/sellers/{seller['id']}/purchases", {"pay": True})
+                pending[doc["id"]] = time.perf_counter()
+                next_purchase = now + 2.0
+            found = set(
+                str(v)
+                for v in Order.objects.filter(allegro_id__in=list(pending)).values_list(
+                    "allegro_id", flat=True
+                )
+            )
+            for key in found:
+                latencies.append(time.perf_counter() - pending.pop(key))
+            peak_rss = max(peak_rss, max(rss_mb(p.pid) for p in procs[:-1]))
+            if not pending and now >= fresh_started + args.freshness:
+                break
+            time.sleep(0.2)
+        final = sim.control("GET", "/stats")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        sim.stop()
+
+    lines = [
+        (
+            "accounts x offers / orders",
+            f"{args.accounts} x {offers} / {orders} (scale {args.scale})",
+        ),
+        ("seed time", f"{seed_seconds:.1f} s"),
+        ("initial sync wall time", f"{wall:.1f} s"),
+        ("requests sent (initial)", f"{requests}"),
+        ("requests/s", f"{requests / wall:.1f}"),
+        (
+            "rate-limit floor (requests / 150/s)",
+            f"{requests / RATE_PER_SECOND:.1f} s vs wall {wall:.1f} s",
+        ),
+        ("budget in use", f"{100 * requests / wall / RATE_PER_SECOND:.0f} %"),
+        ("429 answers (initial / whole run)", f"{stats['rateLimited']} / {final['rateLimited']}"),
+        ("peak worker RSS", f"{peak_rss:.0f} MB"),
+    ]
+    for resource, (rows, span) in per_resource.items():
+        rate = rows / span if span else 0.0
+        lines.append((f"{resource}: rows, rows/s", f"{rows}, {rate:.0f}/s over {span:.1f} s"))
+    if latencies:
+        ordered = sorted(latencies)
+        p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+        lines.append(
+            (
+                "freshness p50 / p95 (n)",
+                f"{statistics.median(ordered):.1f} s / {p95:.1f} s "
+                f"({len(ordered)} purchases; events polled every 30 s)",
+            )
+        )
+    lines.append(("freshness misses", str(len(pending))))
+    width = max(len(k) for k, _ in lines)
+    print(f"| {'measure':<{width}} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for key, value in lines:
+        print(f"| {key:<{width}} | {value} |")
+    print("top paths:", sorted(final["paths"].items(), key=lambda kv: -kv[1])[:8])
+
+
+if __name__ == "__main__":
+    main()

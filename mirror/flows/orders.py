@@ -1,0 +1,597 @@
+"""Orders: the initial checkout-form pass, the order-events cursor, quarantine, merged forms and
+the nightly reconciliation.
+
+Rules (issue 5 §3):
+- the event cursor starts at ``/order/event-stats`` taken *before* the initial pass;
+- the cursor advances only past events whose forms are committed; a form that keeps failing is
+  quarantined after ``MIRROR_QUARANTINE_AFTER`` tries and stops blocking the cursor;
+- every event makes us read the *current* form, so duplicates and reordering are harmless, and
+  ``orders_upsert`` never replaces a stored form with an older copy;
+- a 404 means the buyer merged forms: the replacement is the live form sharing a line item id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import AllegroAccount
+from allegro import errors
+from allegro.api import orders as orders_api
+from allegro.client import AllegroClient
+from mirror.fetching import settle
+from mirror.flows.common import Deadline, Page, offset_pages, setting, workers
+from mirror.models import QuarantinedOrder, Resource, SyncStatus
+from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
+from offers.sync import parse_time
+from orders.models import Order
+from orders.sync import (
+    UpsertResult,
+    needs_shipments,
+    order_events_record,
+    order_fields,
+    orders_line_item_ids,
+    orders_mark_merged,
+    orders_replacements_by_line_items,
+    orders_set_quarantined,
+    orders_sharing_line_items,
+    orders_upsert,
+    tracking_replace,
+)
+
+log = logging.getLogger(__name__)
+PAGE = 100
+EVENTS_PAGE = 100
+Doc = dict[str, Any]
+
+
+def iso(moment: datetime) -> str:
+    """Allegro's date-time form (UTC, milliseconds, ``Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def quarantine_after() -> int:
+    return int(setting("MIRROR_QUARANTINE_AFTER", 3))
+
+
+def _shipments_of(client: AllegroClient, form_id: str) -> list[Doc]:
+    result = orders_api.list_tracking_numbers(client, checkout_form_id=form_id)
+    return [s.raw for s in result.shipments]
+
+
+def _with_shipments(
+    client: AllegroClient, docs: Sequence[Doc], *, parallel: int = 1
+) -> dict[str, list[Doc]]:
+    """Tracking numbers of the forms that report something sent (one request each)."""
+    wanted = [str(d["id"]) for d in docs if needs_shipments(d)]
+    out: dict[str, list[Doc]] = {}
+    found = settle(lambda i: _shipments_of(client, i), wanted, workers=parallel)
+    for form_id, result, error in found:
+        if error is not None:
+            raise error
+        out[form_id] = result or []
+    return out
+
+
+def _write_forms(
+    *,
+    account: AllegroAccount,
+    docs: Sequence[Doc],
+    shipments: Mapping[str, Sequence[Doc]],
+    force: bool = False,
+) -> UpsertResult:
+    result = orders_upsert(account=account, docs=docs, synced_at=timezone.now(), force=force)
+    # Waybills are stored for forms written now, and for unchanged forms whose list was fetched.
+    fresh = {k: v for k, v in shipments.items() if k not in result.stale}
+    # Forms that report nothing sent have no waybills: clear any we hold.
+    for key in result.written:
+        fresh.setdefault(key, [])
+    tracking_replace(account=account, shipments=fresh)
+    return result
+
+
+def merge_duplicates(
+    *, account: AllegroAccount, client: AllegroClient, form_ids: Sequence[str]
+) -> int:
+    """Forms sharing a line item with ``form_ids`` and answering 404 were merged into them."""
+    candidates = orders_sharing_line_items(account=account, allegro_ids=form_ids)
+    if not candidates:
+        return 0
+    fetched = _fetch_forms(client, list(candidates))
+    merged = {old: candidates[old] for old in fetched.missing}
+    if fetched.docs:  # still live (e.g. a line item id reused): refresh them as they are
+        with transaction.atomic():
+            _write_forms(account=account, docs=list(fetched.docs.values()), shipments={})
+    if merged:
+        with transaction.atomic():
+            orders_mark_merged(account=account, merged=merged, merged_at=timezone.now())
+    return len(merged)
+
+
+# --- initial pass -----------------------------------------------------------------------------
+
+
+def _fetch_forms_page(
+    client: AllegroClient, *, since: str, offset: int
+) -> Page[dict[str, list[Doc]]]:
+    filters = orders_api.CheckoutFormFilters(bought_at_gte=since, sort="lineItems.boughtAt")
+    result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
+    docs = [cf.raw for cf in result.checkout_forms]
+    return Page(
+        offset=offset,
+        items=docs,
+        total=result.total_count,
+        extra=_with_shipments(client, docs, parallel=2),
+    )
+
+
+def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
+    """Every form bought within the history window (resumable); ``True`` when complete."""
+    state = state_for(account=account, resource=Resource.ORDERS)
+    if state.status != SyncStatus.RUNNING:
+        stats = orders_api.get_order_event_stats(client)  # before the pass: nothing falls between
+        days = int(setting("MIRROR_ORDER_HISTORY_DAYS", 365))
+        with transaction.atomic():
+            events = state_locked(account=account, resource=Resource.ORDER_EVENTS)
+            if not events.initial_done:
+                events.cursor = stats.latest_event_id or ""
+                events.initial_done = True
+                events.save()
+            pass_begin(state=state, cursor="0", cursor_at=timezone.now() - timedelta(days=days))
+    assert state.cursor_at is not None
+    since = iso(state.cursor_at)
+    pages = offset_pages(
+        lambda offset: _fetch_forms_page(client, since=since, offset=offset),
+        start=int(state.cursor or 0),
+        limit=PAGE,
+    )
+    for page in pages:
+        with transaction.atomic():
+            result = _write_forms(account=account, docs=page.items, shipments=page.extra or {})
+            pass_page(
+                state=state,
+                fetched=len(page.items),
+                total=page.total,
+                cursor=str(page.offset + len(page.items)),
+            )
+        merge_duplicates(account=account, client=client, form_ids=list(result.written))
+        if deadline.passed() and len(page.items) == PAGE:
+            pages.close()
+            return False
+    with transaction.atomic():
+        pass_end(
+            state=state_locked(account=account, resource=Resource.ORDERS),
+            initial_done=True,
+            cursor="",
+        )
+    return True
+
+
+# --- one form at a time (events, quarantine retries) -------------------------------------------
+
+
+@dataclass
+class Fetched:
+    docs: dict[str, Doc] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # 404: merged (or gone)
+    failed: dict[str, str] = field(default_factory=dict)  # form id -> error text
+
+
+def _fetch_forms(client: AllegroClient, form_ids: Sequence[str]) -> Fetched:
+    out = Fetched()
+
+    def get(form_id: str) -> Doc:
+        return orders_api.get_checkout_form(client, checkout_form_id=form_id).raw
+
+    for form_id, doc, error in settle(get, form_ids, workers=workers()):
+        if error is None and doc is not None:
+            out.docs[form_id] = doc
+        elif isinstance(error, errors.NotFound):
+            out.missing.append(form_id)
+        elif isinstance(error, errors.AllegroError):
+            out.failed[form_id] = f"{type(error).__name__}: {error}"
+        elif error is not None:
+            raise error
+    return out
+
+
+def _event_line_items(events: Sequence[orders_api.OrderEvent]) -> dict[str, tuple[list[str], str]]:
+    """Form id → (line item ids, buyer login) as the events describe them."""
+    out: dict[str, tuple[list[str], str]] = {}
+    for event in events:
+        if not event.checkout_form_id:
+            continue
+        order = event.raw.get("order") or {}
+        lines = [str(li["id"]) for li in order.get("lineItems") or [] if li.get("id")]
+        login = str((order.get("buyer") or {}).get("login") or "")
+        known = out.get(event.checkout_form_id, ([], login))
+        out[event.checkout_form_id] = (sorted(set(known[0]) | set(lines)), login or known[1])
+    return out
+
+
+def _search_replacements(
+    client: AllegroClient,
+    *,
+    missing: Mapping[str, tuple[list[str], str]],
+) -> dict[str, Doc]:
+    """Old form id → the live form (document) holding one of its line items, found by buyer."""
+    found: dict[str, Doc] = {}
+    by_login: dict[str, dict[str, str]] = {}
+    for old, (lines, login) in missing.items():
+        if login:
+            for line in lines:
+                by_login.setdefault(login, {})[line] = old
+    for login, wanted in by_login.items():
+        filters = orders_api.CheckoutFormFilters(buyer_login=login, sort="-updatedAt")
+        for form in orders_api.iter_checkout_forms(client, filters=filters, page_size=PAGE):
+            for item in form.line_items:
+                old_id = wanted.get(item.id)
+                if old_id is not None and form.id != old_id:
+                    found[old_id] = form.raw
+            if len(found) >= len({*wanted.values()}):
+                break
+    return found
+
+
+def _resolve_missing(
+    *,
+    account: AllegroAccount,
+    client: AllegroClient,
+    missing: Sequence[str],
+    hints: Mapping[str, tuple[list[str], str]],
+    docs: dict[str, Doc],
+) -> tuple[dict[str, str], list[str]]:
+    """For 404 forms: (old → replacement id, unresolved ids). Replacement docs join ``docs``."""
+    if not missing:
+        return {}, []
+    stored_lines = orders_line_item_ids(account=account, allegro_ids=list(missing))
+    lines: dict[str, tuple[list[str], str]] = {}
+    for old in missing:
+        hint_lines, login = hints.get(old, ([], ""))
+        if not login:
+            login = (
+                Order.objects.filter(account=account, allegro_id=uuid.UUID(old))
+                .values_list("buyer_login", flat=True)
+                .first()
+                or ""
+            )
+        lines[old] = (sorted(set(hint_lines) | set(stored_lines.get(old, []))), login)
+    merged: dict[str, str] = {}
+    # Among the forms fetched right now.
+    for old, (line_ids, _login) in lines.items():
+        for doc in docs.values():
+            if doc["id"] != old and {str(li.get("id")) for li in doc.get("lineItems", [])} & set(
+                line_ids
+            ):
+                merged[old] = str(doc["id"])
+    # Among the live forms already mirrored.
+    left = {k: v[0] for k, v in lines.items() if k not in merged}
+    merged.update(orders_replacements_by_line_items(account=account, line_item_ids=left))
+    # On Allegro, by buyer.
+    left2 = {k: v for k, v in lines.items() if k not in merged}
+    if left2:
+        for old, doc in _search_replacements(client, missing=left2).items():
+            merged[old] = str(doc["id"])
+            docs[str(doc["id"])] = doc
+    unresolved = [m for m in missing if m not in merged]
+    return merged, unresolved
+
+
+def _note_failures(
+    *, account: AllegroAccount, failed: Mapping[str, str], now: datetime
+) -> set[str]:
+    """Count a failed try per form; returns the forms now quarantined (no longer blocking)."""
+    if not failed:
+        return set()
+    ids = [uuid.UUID(k) for k in failed]
+    existing = {
+        str(q.checkout_form_id): q
+        for q in QuarantinedOrder.objects.select_for_update().filter(
+            account=account, checkout_form_id__in=ids
+        )
+    }
+    limit = quarantine_after()
+    rows: list[QuarantinedOrder] = []
+    quarantined: set[str] = set()
+    for key, message in failed.items():
+        q = existing.get(key) or QuarantinedOrder(
+            account=account, checkout_form_id=uuid.UUID(key), first_failed_at=now, attempts=0
+        )
+        if q.resolved_at is not None:
+            q.resolved_at, q.attempts, q.quarantined_at, q.first_failed_at = None, 0, None, now
+        q.attempts += 1
+        q.last_error = message[:2000]
+        q.last_failed_at = now
+        if q.attempts >= limit and q.quarantined_at is None:
+            q.quarantined_at = now
+        if q.quarantined_at is not None:
+            quarantined.add(key)
+        rows.append(q)
+    QuarantinedOrder.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["account", "checkout_form_id"],
+        update_fields=[
+            "attempts",
+            "last_error",
+            "last_failed_at",
+            "quarantined_at",
+            "resolved_at",
+            "first_failed_at",
+        ],
+    )
+    orders_set_quarantined(account=account, allegro_ids=sorted(quarantined), quarantined=True)
+    return quarantined
+
+
+def _resolve_quarantine(*, account: AllegroAccount, form_ids: Sequence[str], now: datetime) -> int:
+    if not form_ids:
+        return 0
+    return QuarantinedOrder.objects.filter(
+        account=account,
+        checkout_form_id__in=[uuid.UUID(k) for k in form_ids],
+        resolved_at__isnull=True,
+    ).update(resolved_at=now)
+
+
+def _quarantined_ids(*, account: AllegroAccount, form_ids: Sequence[str]) -> set[str]:
+    return {
+        str(v)
+        for v in QuarantinedOrder.objects.filter(
+            account=account,
+            checkout_form_id__in=[uuid.UUID(k) for k in form_ids],
+            resolved_at__isnull=True,
+            quarantined_at__isnull=False,
+        ).values_list("checkout_form_id", flat=True)
+    }
+
+
+@dataclass
+class Refresh:
+    """Outcome of refreshing a set of forms: which ones are settled and which still block."""
+
+    written: int = 0
+    merged: dict[str, str] = field(default_factory=dict)
+    blocking: set[str] = field(default_factory=set)
+    settled: set[str] = field(default_factory=set)
+
+
+def refresh_forms(
+    *,
+    account: AllegroAccount,
+    client: AllegroClient,
+    form_ids: Sequence[str],
+    hints: Mapping[str, tuple[list[str], str]] | None = None,
+    on_commit_extra: Any = None,
+) -> Refresh:
+    """Read the current copy of each form and commit it (with merges and quarantine).
+
+    ``on_commit_extra(outcome)`` runs inside the same transaction (the caller's cursor).
+    """
+    fetched = _fetch_forms(client, form_ids)
+    merged, unresolved = _resolve_missing(
+        account=account,
+        client=client,
+        missing=fetched.missing,
+        hints=hints or {},
+        docs=fetched.docs,
+    )
+    for old in unresolved:
+        fetched.failed[old] = "NotFound: no live form holds its line items"
+    shipments = _with_shipments(client, list(fetched.docs.values()), parallel=workers())
+    now = timezone.now()
+    outcome = Refresh()
+    with transaction.atomic():
+        result = _write_forms(
+            account=account, docs=list(fetched.docs.values()), shipments=shipments
+        )
+        orders_mark_merged(account=account, merged=merged, merged_at=now)
+        quarantined = _note_failures(account=account, failed=fetched.failed, now=now)
+        ok = [k for k in form_ids if k not in fetched.failed]
+        _resolve_quarantine(account=account, form_ids=ok, now=now)
+        outcome.written = len(result.written)
+        outcome.merged = merged
+        outcome.blocking = {k for k in fetched.failed if k not in quarantined}
+        outcome.settled = set(form_ids) - outcome.blocking
+        if on_commit_extra is not None:
+            on_commit_extra(outcome)
+    written = [str(k) for k in result.written]
+    merge_duplicates(account=account, client=client, form_ids=written)
+    return outcome
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def events_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
+    """Follow ``/order/events`` from the stored cursor; ``True`` when caught up."""
+    orders_state = state_for(account=account, resource=Resource.ORDERS)
+    if not orders_state.initial_done:
+        return initial_pass(account=account, client=client, deadline=deadline)
+    retry_quarantined(account=account, client=client)
+    state = state_for(account=account, resource=Resource.ORDER_EVENTS)
+    cursor: str | None = state.cursor or None
+    while True:
+        try:
+            page = orders_api.list_order_events(client, from_id=cursor, limit=EVENTS_PAGE)
+        except errors.ValidationFailed as exc:
+            if not any(e.path == "from" for e in exc.errors):
+                raise
+            _restart_cursor(account=account, client=client, since=state.cursor_at)
+            return True
+        events = page.events
+        if not events:
+            _events_done(account=account)
+            return True
+        form_ids = list(dict.fromkeys(e.checkout_form_id for e in events if e.checkout_form_id))
+        skip = _quarantined_ids(account=account, form_ids=form_ids)
+        todo = [f for f in form_ids if f not in skip]
+        raw_events = [e.raw | {"id": e.id} for e in events]
+
+        def commit(
+            outcome: Refresh,
+            events: Sequence[orders_api.OrderEvent] = events,
+            raw_events: list[Doc] = raw_events,
+        ) -> None:
+            nonlocal cursor
+            order_events_record(account=account, events=raw_events)
+            advanced = _advance(events, blocking=outcome.blocking)
+            locked = state_locked(account=account, resource=Resource.ORDER_EVENTS)
+            if advanced is not None:
+                locked.cursor = advanced.id
+                locked.cursor_at = parse_time(advanced.occurred_at)
+                cursor = advanced.id
+            locked.fetched = F("fetched") + outcome.written
+            locked.last_success_at = timezone.now()
+            locked.status = SyncStatus.RUNNING if outcome.blocking else SyncStatus.DONE
+            locked.last_error = (
+                f"{len(outcome.blocking)} order(s) failed; cursor held" if outcome.blocking else ""
+            )
+            locked.save()
+
+        outcome = refresh_forms(
+            account=account,
+            client=client,
+            form_ids=todo,
+            hints=_event_line_items(events),
+            on_commit_extra=commit,
+        )
+        if outcome.blocking:
+            return True  # retried on the next run; the cursor waits for them
+        if len(events) < EVENTS_PAGE:
+            return True
+        if deadline.passed():
+            return False
+
+
+def _restart_cursor(
+    *, account: AllegroAccount, client: AllegroClient, since: datetime | None
+) -> None:
+    """The cursor was refused: restart at the newest event and reconcile what lies between."""
+    log.warning("order event cursor of account %s refused: restarting it", account.pk)
+    stats = orders_api.get_order_event_stats(client)
+    with transaction.atomic():
+        locked = state_locked(account=account, resource=Resource.ORDER_EVENTS)
+        locked.cursor = stats.latest_event_id or ""
+        locked.save()
+    hours = None
+    if since is not None:
+        hours = max((timezone.now() - since).total_seconds() / 3600 + 1, 1.0)
+    reconcile(account=account, client=client, hours=hours)
+
+
+def _advance(
+    events: Sequence[orders_api.OrderEvent], *, blocking: set[str]
+) -> orders_api.OrderEvent | None:
+    """The last event before the first one whose form still blocks (``None``: do not move)."""
+    last: orders_api.OrderEvent | None = None
+    for event in events:
+        if event.checkout_form_id in blocking:
+            return last
+        last = event
+    return last
+
+
+def _events_done(*, account: AllegroAccount) -> None:
+    with transaction.atomic():
+        locked = state_locked(account=account, resource=Resource.ORDER_EVENTS)
+        locked.status = SyncStatus.DONE
+        locked.last_success_at = timezone.now()
+        locked.last_error = ""
+        locked.save()
+
+
+def retry_quarantined(*, account: AllegroAccount, client: AllegroClient, batch: int = 50) -> int:
+    """Try the quarantined forms again (they no longer block the cursor)."""
+    ids = [
+        str(v)
+        for v in QuarantinedOrder.objects.filter(
+            account=account, resolved_at__isnull=True, quarantined_at__isnull=False
+        )
+        .order_by("last_failed_at")
+        .values_list("checkout_form_id", flat=True)[:batch]
+    ]
+    if not ids:
+        return 0
+    outcome = refresh_forms(account=account, client=client, form_ids=ids)
+    return len(outcome.settled)
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+
+
+def _differs(doc: Doc, stored: Order | None) -> bool:
+    if stored is None:
+        return True
+    expected = order_fields(doc)
+    return (
+        any(getattr(stored, name) != value for name, value in expected.items() if name != "raw")
+        or stored.raw != doc
+    )
+
+
+def reconcile(*, account: AllegroAccount, client: AllegroClient, hours: float | None = None) -> int:
+    """Compare every form changed in the last ``hours`` (48) field by field; repair and count."""
+    hours = float(hours if hours is not None else setting("MIRROR_RECONCILE_HOURS", 48))
+    since = iso(timezone.now() - timedelta(hours=hours))
+    filters = orders_api.CheckoutFormFilters(updated_at_gte=since, sort="updatedAt")
+    repairs = 0
+
+    def fetch(offset: int) -> Page[None]:
+        result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
+        return Page(
+            offset=offset, items=[c.raw for c in result.checkout_forms], total=result.total_count
+        )
+
+    for page in offset_pages(fetch, start=0, limit=PAGE):
+        ids = [uuid.UUID(str(d["id"])) for d in page.items]
+        stored = {
+            str(o.allegro_id): o for o in Order.objects.filter(account=account, allegro_id__in=ids)
+        }
+        changed = [d for d in page.items if _differs(d, stored.get(str(d["id"])))]
+        # Waybills: compared for every form that reports something sent.
+        shipments = _with_shipments(client, page.items, parallel=workers())
+        tracking_changed = _tracking_differs(account=account, shipments=shipments)
+        with transaction.atomic():
+            result = _write_forms(account=account, docs=changed, shipments=shipments, force=True)
+        merge_duplicates(account=account, client=client, form_ids=list(result.written))
+        fixed = set(result.written) | tracking_changed
+        repairs += len(fixed)
+        if fixed:
+            log.warning(
+                "reconciliation of account %s repaired %s forms: %s",
+                account.pk,
+                len(fixed),
+                sorted(fixed)[:20],
+            )
+    with transaction.atomic():
+        state = state_locked(account=account, resource=Resource.RECONCILIATION)
+        pass_end(state=state, repairs=repairs, fetched=0)
+    return repairs
+
+
+def _tracking_differs(
+    *, account: AllegroAccount, shipments: Mapping[str, Sequence[Doc]]
+) -> set[str]:
+    from orders.models import TrackingNumber
+
+    if not shipments:
+        return set()
+    have: dict[str, set[tuple[str, str]]] = {k: set() for k in shipments}
+    for order_id, sid, waybill in TrackingNumber.objects.filter(
+        account=account, order__allegro_id__in=[uuid.UUID(k) for k in shipments]
+    ).values_list("order__allegro_id", "allegro_id", "waybill"):
+        have[str(order_id)].add((sid, waybill))
+    return {
+        k
+        for k, items in shipments.items()
+        if have[k] != {(str(i.get("id") or ""), str(i.get("waybill") or "")) for i in items}
+    }

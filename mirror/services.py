@@ -1,0 +1,117 @@
+"""Mirror orchestration: run one resource of one account under its lock, start initial syncs.
+
+Tasks (``mirror.tasks``) call :func:`sync_run`; the linking flow calls
+:func:`sync_start_initial` (it enqueues on commit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+
+from django.db import transaction
+
+from accounts.models import AllegroAccount
+from accounts.services import allegro_client_for
+from allegro.client import AllegroClient
+from mirror.flows import aftersales, offers, orders
+from mirror.flows.common import Deadline, setting
+from mirror.locks import sync_lock
+from mirror.models import Resource, SyncStatus
+from mirror.progress import record_error, run_begin, run_end, state_for
+
+log = logging.getLogger(__name__)
+
+Flow = Callable[..., bool]
+INITIAL_RESOURCES = (
+    Resource.OFFERS,
+    Resource.ORDERS,
+    Resource.RATINGS,
+    Resource.ISSUES,
+    Resource.RETURN_POLICIES,
+)
+# Resources that write the same rows share one lock, so a pass never overwrites newer data
+# another pass wrote meanwhile.
+LOCK_GROUP = {
+    Resource.OFFERS: Resource.OFFERS,
+    Resource.OFFER_EVENTS: Resource.OFFERS,
+    Resource.ORDERS: Resource.ORDERS,
+    Resource.ORDER_EVENTS: Resource.ORDERS,
+    Resource.RECONCILIATION: Resource.ORDERS,
+    Resource.RATINGS: Resource.RATINGS,
+    Resource.ISSUES: Resource.ISSUES,
+    Resource.RETURN_POLICIES: Resource.RETURN_POLICIES,
+}
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    CONTINUE = "continue"  # the slice ran out: enqueue the next one
+    LOCKED = "locked"  # another run of the same (account, resource) holds the lock
+
+
+def _reconcile(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
+    orders.reconcile(account=account, client=client)
+    return True
+
+
+FLOWS: dict[str, Flow] = {
+    Resource.OFFERS: offers.full_pass,
+    Resource.OFFER_EVENTS: offers.events_pass,
+    Resource.ORDERS: orders.initial_pass,
+    Resource.ORDER_EVENTS: orders.events_pass,
+    Resource.RATINGS: aftersales.ratings_pass,
+    Resource.ISSUES: aftersales.issues_pass,
+    Resource.RETURN_POLICIES: aftersales.return_policies_pass,
+    Resource.RECONCILIATION: _reconcile,
+}
+
+
+def sync_run(
+    *,
+    account: AllegroAccount,
+    resource: str,
+    client: AllegroClient | None = None,
+    slice_seconds: float | None = None,
+) -> Outcome:
+    """Run one slice of ``resource`` for ``account`` under the (account, resource) lock.
+
+    Allegro errors propagate (the task decides: retry transient, record permanent) after being
+    recorded on the ``SyncState`` and in the run log.
+    """
+    flow = FLOWS[resource]
+    seconds = (
+        slice_seconds if slice_seconds is not None else setting("MIRROR_TASK_SLICE_SECONDS", 150)
+    )
+    with sync_lock(account_id=account.pk, resource=LOCK_GROUP[Resource(resource)]) as acquired:
+        if not acquired:
+            log.info("sync %s of account %s already running: skipped", resource, account.pk)
+            return Outcome.LOCKED
+        run = run_begin(account=account, resource=resource)
+        try:
+            finished = flow(
+                account=account,
+                client=client or allegro_client_for(account=account),
+                deadline=Deadline.after(seconds),
+            )
+        except Exception as exc:
+            record_error(account=account, resource=resource, error=exc)
+            run_end(run=run, ok=False, error=f"{type(exc).__name__}: {exc}")
+            raise
+        state = state_for(account=account, resource=resource)
+        run_end(run=run, ok=True, rows=state.fetched, repairs=state.repairs)
+    return Outcome.DONE if finished else Outcome.CONTINUE
+
+
+def sync_start_initial(*, account: AllegroAccount) -> None:
+    """Queue the initial sync of every resource (on commit of the caller's transaction)."""
+    from mirror.tasks import sync_resource
+
+    with transaction.atomic():
+        for resource in INITIAL_RESOURCES:
+            state = state_for(account=account, resource=resource)
+            if state.status != SyncStatus.RUNNING:
+                state.status = SyncStatus.PENDING
+                state.save(update_fields=["status", "updated_at"])
+            sync_resource.delay(account.pk, str(resource))
