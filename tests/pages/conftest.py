@@ -1,0 +1,107 @@
+"""Fixtures for the offer and order pages: a simulator seller linked through the real OAuth flow
+and mirrored by the real sync, plus staff with each role on it.
+
+- ``shop``: ``SklepKowalski`` with 60 offers and 40 orders, linked and fully synced (offers,
+  orders). ``ElektroMax_PL`` exists on the simulator but is not linked.
+- ``manager`` / ``operator`` / ``viewer``: staff granted that role on ``shop``; ``outsider``:
+  staff granted only ``other_account`` (a factory account).
+- ``eager_tasks``: Celery tasks run in the calling process (bulk actions in the browser tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.mirror.conftest import drive
+from tests.plugins.allegro_accounts import SELLER_LOGIN
+from tests.plugins.simulator import SMALL_SEED
+
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+PAGES_SEED = {**SMALL_SEED, "offers": 60, "orders": 40}
+
+
+@pytest.fixture
+def shop(sim: Any, link_account: Callable[..., Any]) -> Any:
+    sim.control("POST", "/reset", {"seed": PAGES_SEED})
+    account = link_account(SELLER_LOGIN)
+    drive(account, "offers")
+    drive(account, "orders")
+    return account
+
+
+def _staff(name: str, account: Any, role: Any) -> Any:
+    from accounts.models import AccountGrant
+    from tests.factories import UserFactory
+
+    user = UserFactory(email=f"{name}@example.com", username=name)
+    AccountGrant.objects.create(user=user, account=account, role=role)
+    return user
+
+
+@pytest.fixture
+def manager(shop: Any) -> Any:
+    from accounts.models import Role
+
+    return _staff("manny", shop, Role.MANAGER)
+
+
+@pytest.fixture
+def operator(shop: Any) -> Any:
+    from accounts.models import Role
+
+    return _staff("olga", shop, Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer(shop: Any) -> Any:
+    from accounts.models import Role
+
+    return _staff("victor", shop, Role.VIEWER)
+
+
+@pytest.fixture
+def outsider(other_account: Any) -> Any:
+    from accounts.models import Role
+
+    return _staff("otto", other_account, Role.MANAGER)
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    from backoffice.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def browser_login(live_server: Any, client: Any, page: Any) -> Callable[[Any], Any]:
+    """``browser_login(user)``: the Playwright page signed in as ``user``."""
+
+    # Offer thumbnails point at Allegro's image CDN; the offline browser gets a local 1x1 GIF.
+    page.route(
+        "https://a.allegroimg.com/**",
+        lambda route: route.fulfill(status=200, content_type="image/gif", body=PIXEL),
+    )
+
+    def login(user: Any) -> Any:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        page.context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        return page
+
+    return login
