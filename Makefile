@@ -68,9 +68,15 @@ services:
 	@redis-cli -h 127.0.0.1 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379"; exit 1; }
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -c "$$ENSURE_DB"
 
+# Debian packages the tests use: gettext (msgfmt), poppler-utils (pdftotext/pdfinfo read the
+# simulator's label and protocol PDFs) and Chromium for the browser tests.
 chromium:
 	@if ! command -v msgfmt >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq gettext; fi
+	@if ! command -v pdftotext >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils; \
+		else echo "poppler-utils is missing: sudo apt-get install poppler-utils"; exit 1; fi; \
+	fi
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else echo "Debian's chromium is missing: sudo apt-get install chromium"; exit 1; fi; \

@@ -28,6 +28,7 @@ from accounts.allegro_setup import (
     product_scopes,
 )
 from accounts.models import AccountGrant, AccountStatus, AllegroAccount, Role
+from accounts.signals import account_ready_for_sync
 from accounts.tokens import token_store
 from allegro import errors
 from allegro.api.me import Me, get_me
@@ -222,9 +223,8 @@ def account_link_save(*, user: Any, me: Me, pair: TokenPair) -> LinkResult:
         allegro_trace_id=me.trace_id,
     )
     if created or restored:
-        from mirror.services import sync_start_initial
-
-        sync_start_initial(account=account)  # the tasks are sent when this transaction commits
+        # mirror queues the initial sync; its tasks are sent when this transaction commits.
+        account_ready_for_sync.send(sender=AllegroAccount, account=account)
     return LinkResult(account=account, created=created, restored=restored)
 
 

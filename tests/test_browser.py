@@ -27,8 +27,10 @@ def test_sign_in_dashboard_and_language_switch(
     expect(page.locator("h1")).to_have_text("Pulpit")
     expect(page.locator("nav.mainnav")).to_contain_text("Zamówienia")
     expect(page.locator("#account-switcher")).to_contain_text("sklep-a")
-    # htmx came from our own static files and initialised.
-    assert page.evaluate("typeof window.htmx") == "object"
+    # htmx came from our own static files and initialised. The script is deferred, so
+    # wait for it rather than racing the parser; a missing file times out and fails.
+    page.wait_for_function("typeof window.htmx === 'object'", timeout=10_000)
+    assert page.evaluate("htmx.version").startswith("2.")
 
     page.get_by_test_id("lang-en").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")

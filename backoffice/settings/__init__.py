@@ -135,7 +135,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: Celery broker + cache, else filesystem broker + local-memory cache ---------------
+# --- Redis: Celery broker + cache, else filesystem broker + file-based cache -----------------
 REDIS_URL: str | None = secret("REDIS_URL") or None
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -159,7 +159,14 @@ else:
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A file-based cache, not local memory: bulk-job progress and pending confirmations are
+    # written by the Celery worker and read by the web process.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Celery (read by backoffice/celery.py with namespace CELERY) -----------------------------
 CELERY_TASK_SERIALIZER = "json"
