@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import F, Lookup, Model, QuerySet
 
 from accounts.models import AllegroAccount
@@ -57,6 +58,8 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
 
     @cached_property
     def count(self) -> int:
+        if connection.vendor != "postgresql":  # no planner estimate to fall back on: count all
+            return int(self.count_qs.count())
         exact = self.count_qs[: self.cap + 1].count()
         if exact <= self.cap:
             return exact
@@ -97,6 +100,10 @@ class MergedByAccount(Generic[M]):
         start, stop = item.start or 0, item.stop
         if stop is None or stop <= start or not self.account_ids:
             return []
+        if not connection.features.supports_slicing_ordering_in_compound:
+            # SQLite (the embedded demo) cannot LIMIT inside a UNION: one ordered scan instead.
+            scan = self.base.filter(account_id__in=self.account_ids).order_by(*self.ordering)
+            return self._page(list(scan.values_list("pk", flat=True)[start:stop]))
         parts = [
             self.base.filter(account_id=account_id)
             .order_by(*self.ordering)
@@ -105,6 +112,9 @@ class MergedByAccount(Generic[M]):
         ]
         merged = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         ids = [row[0] for row in merged.order_by(*self._union_ordering())[start:stop]]
+        return self._page(ids)
+
+    def _page(self, ids: list[Any]) -> list[M]:
         model = self.base.model
         rows = {row.pk: row for row in self.load(model._default_manager.filter(pk__in=ids))}
         return [rows[pk] for pk in ids if pk in rows]
@@ -123,6 +133,8 @@ class ILike(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor != "postgresql":  # SQLite's LIKE ignores ASCII case already
+            return f"{lhs} LIKE {rhs} ESCAPE '\\'", (*lhs_params, *rhs_params)
         return f"{lhs} ILIKE {rhs}", (*lhs_params, *rhs_params)
 
 
