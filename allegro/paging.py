@@ -41,21 +41,8 @@ def iter_offset(
     Pages never ask beyond the endpoint's maximum offset or offset + limit; items past those
     bounds are unreachable by offset paging and must be narrowed with filters instead.
     """
-    limit = min(page_size or limits.max_limit, limits.max_limit)
-    offset = start
-    while True:
-        if limits.max_offset is not None and offset > limits.max_offset:
-            return
-        size = limit
-        if limits.max_window is not None:
-            size = min(size, limits.max_window - offset)
-            if size <= 0:
-                return
-        page = fetch(offset, size)
+    for page in iter_pages(fetch, limits=limits, page_size=page_size, start=start):
         yield from page
-        if len(page) < size:
-            return
-        offset += len(page)
 
 
 def iter_pages(
