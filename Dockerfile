@@ -18,6 +18,7 @@ COPY offers ./offers
 COPY orders ./orders
 COPY shipping ./shipping
 COPY aftersales ./aftersales
+COPY mirror ./mirror
 COPY allegro ./allegro
 COPY sandbox ./sandbox
 COPY templates ./templates

@@ -102,7 +102,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy backoffice accounts
+	$(VENV)/bin/mypy backoffice accounts offers orders shipping aftersales mirror allegro sandbox
 
 checks: venv
 	env $(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING

@@ -31,3 +31,22 @@ def test_dockerfile_and_ci_script() -> None:
     assert ci.startswith("#!/usr/bin/env bash")
     assert "set -euo pipefail" in ci
     assert "make test" in ci
+
+
+def test_image_and_package_carry_every_local_app() -> None:
+    """Every app of ours in INSTALLED_APPS is copied into the image and packaged."""
+    import tomllib
+
+    local = sorted(
+        app.split(".")[0]
+        for app in settings.INSTALLED_APPS
+        if (REPO / app.split(".")[0]).is_dir() and not app.startswith("django")
+    )
+    assert {"accounts", "mirror", "offers", "orders"} <= set(local)
+    dockerfile = (REPO / "Dockerfile").read_text()
+    packaged = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    for app in {*local, "backoffice", "allegro", "sandbox"}:
+        assert f"COPY {app} ./{app}" in dockerfile, app
+        assert f"{app}*" in packaged, app
