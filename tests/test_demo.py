@@ -102,6 +102,10 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(tmp_path: P
             assert http.get("/orders/", params={"q": "a"}).status_code == 200
             assert http.get("/offers/", params={"q": "a"}).status_code == 200
             assert http.get("/orders/", params={"page": "2"}).status_code == 200
+            # The mirror's beat schedule exists, so incremental sync runs in the demo too.
+            beat = http.get("/admin/django_celery_beat/periodictask/")
+            assert beat.status_code == 200
+            assert "mirror: order events" in beat.text
             accounts = http.get("/accounts/")
             assert accounts.status_code == 200
             assert accounts.text.count('data-testid="sync-progress"') == 2

@@ -54,6 +54,7 @@ DemoStep = Callable[[DemoContext], None]
 def step_migrate(ctx: DemoContext) -> None:
     ctx.say("applying migrations…")
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("setup_schedules", verbosity=0)  # the mirror's beat entries (idempotent)
 
 
 def step_demo_staff(ctx: DemoContext) -> None:
