@@ -62,6 +62,14 @@ class Offer(models.Model):
             models.Index(fields=["account", "allegro_updated_at"], name="offer_account_updated"),
             models.Index(fields=["account", "external_id"], name="offer_account_external"),
             models.Index(fields=["account", "synced_at"], name="offer_account_synced"),
+            # "Active but out of stock" is rare (Allegro ends an offer at 0): a small partial
+            # index answers the filter and its count; the planner picks it thanks to the
+            # (status, stock_available) statistics created in migration 0002.
+            models.Index(
+                fields=["account", "id"],
+                name="offer_active_no_stock",
+                condition=models.Q(status__in=["ACTIVE", "ACTIVATING"], stock_available__lte=0),
+            ),
             GinIndex(fields=["name"], name="offer_name_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(
                 fields=["external_id"], name="offer_external_trgm", opclasses=["gin_trgm_ops"]

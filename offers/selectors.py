@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404
 
 from accounts.models import AllegroAccount, AuditLogEntry
@@ -121,11 +121,13 @@ def offers_page_source(
 
 
 def offer_get_for_user(*, user: AnyUser, offer_id: int | str) -> Offer:
-    """One offer on an account the user may see, else ``Http404``."""
+    """One offer on an account the user may see, else ``Http404``; ``offer.viewer_role`` is
+    the user's role on its account, read in the same query."""
     try:
         return (
             Offer.objects.select_related("account")
             .filter(account__in=accounts_visible_to(user=user))
+            .annotate(viewer_role=role_expression(user=user, account_ref="account_id"))
             .get(pk=int(offer_id))
         )
     except (Offer.DoesNotExist, ValueError, TypeError) as exc:
@@ -171,6 +173,25 @@ def _base_marketplace(offer: Offer) -> str:
     raw = offer.raw or {}
     base = (((raw.get("publication") or {}).get("marketplaces") or {}).get("base") or {}).get("id")
     return str(base or offer.account.base_marketplace or "allegro-pl")
+
+
+def role_expression(*, user: AnyUser, account_ref: str = "pk") -> Any:
+    """An annotation: the user's role on the row's account (``OuterRef(account_ref)``), read in
+    the row's own query; ``Role.MANAGER`` for a superuser, ``None`` without a grant."""
+    from accounts.models import AccountGrant, Role
+
+    if getattr(user, "is_superuser", False):
+        return Value(int(Role.MANAGER))
+    return Subquery(
+        AccountGrant.objects.filter(user_id=user.pk or 0, account_id=OuterRef(account_ref))
+        .order_by()
+        .values("role")[:1]
+    )
+
+
+def accounts_with_roles(*, accounts: QuerySet[AllegroAccount], user: AnyUser) -> list[Any]:
+    """The list pages' accounts (by login) with ``viewer_role``, in one query."""
+    return list(accounts.order_by("login", "id").annotate(viewer_role=role_expression(user=user)))
 
 
 def roles_by_account(*, user: AnyUser) -> dict[int, int]:

@@ -74,7 +74,15 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index("account", models.F("bought_at").desc(), name="order_account_bought"),
-            models.Index(fields=["account", "fulfillment_status"], name="order_account_fulfil"),
+            # Fulfillment (+ marketplace) filters, newest first; its (account, fulfillment)
+            # prefix serves a fulfillment-only filter and count.
+            models.Index(
+                "account",
+                "fulfillment_status",
+                "marketplace",
+                models.F("bought_at").desc(),
+                name="order_account_fulfil_market",
+            ),
             models.Index(fields=["account", "status"], name="order_account_status"),
             models.Index(fields=["account", "marketplace"], name="order_account_market"),
             models.Index(fields=["account", "line_items_sent"], name="order_account_sent"),

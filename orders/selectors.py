@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -17,6 +28,7 @@ from accounts.models import AuditLogEntry
 from accounts.selectors import accounts_visible_to
 from offers.models import Offer
 from offers.paging import Accounts, MergedByAccount, account_filter, contains
+from offers.selectors import role_expression
 from orders.models import Order, OrderEvent, OrderLineItem, TrackingNumber
 
 if TYPE_CHECKING:
@@ -147,11 +159,14 @@ def orders_filtered(*, accounts: Accounts, query: OrderQuery) -> QuerySet[Order]
 
 
 def _for_display(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """Rows with the packer's columns: lines (count + first), waybills; 3 queries per page."""
-    return (
-        qs.select_related("account")
-        .only(*LIST_COLUMNS, "account__login")
-        .prefetch_related(
+    """Rows with the packer's columns: lines (count + first) and waybills.
+
+    On PostgreSQL they are subqueries of the page's own query (one query per page); elsewhere
+    (the embedded SQLite demo) two prefetch queries.
+    """
+    qs = qs.select_related("account").only(*LIST_COLUMNS, "account__login")
+    if connection.vendor != "postgresql":
+        return qs.prefetch_related(
             Prefetch(
                 "line_items",
                 queryset=OrderLineItem.objects.only(
@@ -163,6 +178,18 @@ def _for_display(qs: QuerySet[Order]) -> QuerySet[Order]:
                 queryset=TrackingNumber.objects.only("id", "order_id", "waybill", "carrier_id"),
             ),
         )
+    lines = OrderLineItem.objects.filter(order_id=OuterRef("pk")).order_by()
+    first = lines.order_by("id")[:1]
+    return qs.annotate(
+        line_count=Subquery(
+            lines.values("order_id").annotate(n=Count("id")).values("n"),
+            output_field=IntegerField(),
+        ),
+        first_quantity=Subquery(first.values("quantity")),
+        first_name=Subquery(first.values("offer_name")),
+        waybill_list=ArraySubquery(
+            TrackingNumber.objects.filter(order_id=OuterRef("pk")).order_by("id").values("waybill")
+        ),
     )
 
 
@@ -181,10 +208,16 @@ def orders_page_source(
 
 
 def order_get_for_user(*, user: AnyUser, order_id: int | str) -> Order:
+    """One order on an account the user may see, else ``Http404``.
+
+    ``order.viewer_role`` is the user's role on its account, read in the same query (the
+    detail page needs it; a superuser manages every account).
+    """
     try:
         return (
             Order.objects.select_related("account", "merged_into")
             .filter(account__in=accounts_visible_to(user=user))
+            .annotate(viewer_role=role_expression(user=user, account_ref="account_id"))
             .get(pk=int(order_id))
         )
     except (Order.DoesNotExist, ValueError, TypeError) as exc:
@@ -212,15 +245,13 @@ class OrderDetail:
 
 def order_detail(*, order: Order) -> OrderDetail:
     """Lines (with the mirrored offer's pk for a link), waybills, events and audit trail."""
-    lines = list(order.line_items.all().order_by("id"))
-    offer_pks = dict(
-        Offer.objects.filter(
-            account_id=order.account_id, allegro_id__in=[li.offer_id for li in lines]
-        ).values_list("allegro_id", "pk")
-    )
+    offer_pk = Offer.objects.filter(
+        account_id=OuterRef("account_id"), allegro_id=OuterRef("offer_id")
+    ).values("pk")[:1]
+    lines = list(order.line_items.annotate(offer_pk=Subquery(offer_pk)).order_by("id"))
     return OrderDetail(
         order=order,
-        lines=[{"line": li, "offer_pk": offer_pks.get(li.offer_id)} for li in lines],
+        lines=[{"line": li, "offer_pk": li.offer_pk} for li in lines],
         tracking=list(order.tracking_numbers.all().order_by("created_at", "id")),
         events=list(
             OrderEvent.objects.filter(
@@ -250,14 +281,21 @@ def order_rows(*, orders: Any, detail_prefix: str) -> list[OrderRow]:
     """The page's orders as rows (no queryset cloning per row while rendering)."""
     rows = []
     for order in orders:
-        lines = list(order.line_items.all())
-        first = f"{lines[0].quantity} x {lines[0].offer_name[:40]}" if lines else ""
+        if hasattr(order, "line_count"):  # annotated by ``_for_display`` (PostgreSQL)
+            count = order.line_count or 0
+            quantity, name = order.first_quantity, order.first_name or ""
+            waybills = list(order.waybill_list or [])
+        else:
+            lines = list(order.line_items.all())
+            count = len(lines)
+            quantity, name = (lines[0].quantity, lines[0].offer_name) if lines else (None, "")
+            waybills = [t.waybill for t in order.tracking_numbers.all()]
         rows.append(
             OrderRow(
                 order=order,
-                lines=len(lines),
-                first_item=first,
-                waybills=[t.waybill for t in order.tracking_numbers.all()],
+                lines=count,
+                first_item=f"{quantity} x {name[:40]}" if count else "",
+                waybills=waybills,
                 url=f"{detail_prefix}{order.pk}/",
             )
         )

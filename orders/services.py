@@ -51,11 +51,15 @@ def describe_error(exc: Exception) -> str:
 # --- carriers ---------------------------------------------------------------------------------
 
 
+def carriers_cache_key(*, account: AllegroAccount) -> str:
+    return f"orders:carriers:{account.environment}"
+
+
 def carriers_for(
     *, account: AllegroAccount, client: AllegroClient | None = None
 ) -> list[tuple[str, str]]:
     """``[(id, name)]`` from ``GET /order/carriers``, cached per environment for a day."""
-    key = f"orders:carriers:{account.environment}"
+    key = carriers_cache_key(account=account)
     cached: list[tuple[str, str]] | None = cache.get(key)
     if cached:
         return [tuple(c) for c in cached]  # type: ignore[misc]
