@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AllegroAccount
+from offers.listing import ListFilterForm
 from offers.selectors import DEFAULT_SORT, OfferQuery
 
 STATUS_CHOICES = [
@@ -38,7 +36,6 @@ SORT_CHOICES = [
     ("sold", _("Least sold")),
     ("title", _("Title")),
 ]
-DEFAULT_PAGE_SIZE = 50
 PAGE_SIZES = (25, 50, 100, 200)
 TITLE_MIN, TITLE_MAX, TITLE_MIN_WORDS = 12, 75, 3
 MAX_PRICE = Decimal("99999999.99")
@@ -46,11 +43,23 @@ MAX_STOCK = 999_999
 ACTIVE_STATUSES = ("ACTIVE", "ACTIVATING")
 
 
-class OfferFilterForm(forms.Form):
-    """The list's query string. Invalid values are reported and otherwise ignored."""
+class OfferFilterForm(ListFilterForm):
+    """The offers list's query string. Invalid values are reported and otherwise ignored."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    account = forms.TypedChoiceField(label=_("Account"), required=False, coerce=int)
+    page_sizes = PAGE_SIZES
+    field_order = (
+        "q",
+        "account",
+        "status",
+        "marketplace",
+        "price_min",
+        "price_max",
+        "out_of_stock",
+        "no_product",
+        "sort",
+        "per_page",
+    )
+
     status = forms.MultipleChoiceField(
         label=_("Status"),
         required=False,
@@ -69,33 +78,12 @@ class OfferFilterForm(forms.Form):
     out_of_stock = forms.BooleanField(label=_("Out of stock"), required=False)
     no_product = forms.BooleanField(label=_("Not linked to a product"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
-    per_page = forms.TypedChoiceField(
-        label=_("Per page"),
-        required=False,
-        coerce=int,
-        choices=[(n, str(n)) for n in PAGE_SIZES],
-        initial=DEFAULT_PAGE_SIZE,
-    )
-
-    def __init__(self, *args: Any, accounts: Sequence[AllegroAccount], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.is_bound and not self.data.get("per_page"):
-            data = QueryDict(mutable=True)
-            data.update(self.data)
-            data["per_page"] = str(DEFAULT_PAGE_SIZE)
-            self.data = data
-        account_field = self.fields["account"]
-        assert isinstance(account_field, forms.TypedChoiceField)
-        account_field.choices = [("", _("All accounts in view"))] + [
-            (a.pk, a.login) for a in accounts
-        ]
 
     def query(self) -> OfferQuery:
-        data = self.cleaned_data if self.is_valid() else _valid_part(self)
-        account = data.get("account")
+        data = self.valid_data()
         return OfferQuery(
             q=data.get("q") or "",
-            account_ids=[account] if account else [],
+            account_ids=self.account_ids(),
             statuses=data.get("status") or [],
             marketplace=data.get("marketplace") or "",
             price_min=data.get("price_min"),
@@ -104,15 +92,6 @@ class OfferFilterForm(forms.Form):
             no_product=bool(data.get("no_product")),
             sort=data.get("sort") or DEFAULT_SORT,
         )
-
-    def page_size(self) -> int:
-        data = self.cleaned_data if self.is_valid() else _valid_part(self)
-        return int(data.get("per_page") or DEFAULT_PAGE_SIZE)
-
-
-def _valid_part(form: forms.Form) -> dict[str, Any]:
-    """The cleaned values of the fields that did validate."""
-    return {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k not in form.errors}
 
 
 def validate_title(value: str) -> None:
@@ -243,20 +222,3 @@ class BulkActionForm(forms.Form):
             value != value.to_integral() or value == 0 or abs(value) > MAX_STOCK
         ):
             self.add_error("value", _("Enter a non-zero whole number."))
-
-
-def filter_options(form: forms.Form) -> dict[str, list[tuple[str, str, bool]]]:
-    """``{field: [(value, label, selected)]}`` for the choice fields of a filter form.
-
-    The list pages print their filter bar from this instead of rendering widget templates
-    (a measurable share of the page's time).
-    """
-    options: dict[str, list[tuple[str, str, bool]]] = {}
-    for name, field in form.fields.items():
-        if not isinstance(field, forms.ChoiceField):
-            continue
-        value = form[name].value()
-        chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [value])}
-        choices: list[tuple[Any, Any]] = list(field.choices)  # type: ignore[arg-type]
-        options[name] = [(str(k), str(label), str(k) in chosen) for k, label in choices]
-    return options

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
@@ -25,11 +24,12 @@ from offers.forms import (
     OfferEditForm,
     OfferFilterForm,
     OfferPublicationForm,
-    filter_options,
 )
+from offers.listing import filter_options, filter_querystring
 from offers.models import Offer
 from offers.paging import CappedPaginator
 from offers.selectors import (
+    accounts_with_roles,
     offer_audit_trail,
     offer_get_for_user,
     offer_marketplace_prices,
@@ -48,6 +48,7 @@ from offers.services import (
 )
 from offers.tasks import offers_bulk_run
 
+# The filter form's fields: what the pager and sort links carry over.
 FILTER_KEYS = (
     "q",
     "account",
@@ -62,21 +63,11 @@ FILTER_KEYS = (
 )
 
 
-def _filter_querystring(params: QueryDict, **overrides: Any) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key in FILTER_KEYS:
-        if key in overrides:
-            continue
-        pairs.extend((key, v) for v in params.getlist(key) if v != "")
-    pairs.extend((k, str(v)) for k, v in overrides.items() if v not in (None, ""))
-    return urlencode(pairs)
-
-
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     """The offers list: filters and page live in the query string."""
     scope = accounts_in_scope(request=request)
-    accounts = list(scope.order_by("login", "id"))
+    accounts = accounts_with_roles(accounts=scope, user=request.user)
     form = OfferFilterForm(request.GET or None, accounts=accounts)
     query = form.query()
     rows, count_qs = offers_page_source(
@@ -84,24 +75,25 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     )
     paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
     page = paginator.get_page(request.GET.get("page"))
-    roles = roles_by_account(user=request.user)
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
         "detail_prefix": reverse("offers:index"),
         "accounts": accounts,
-        "filters_qs": _filter_querystring(request.GET),
-        "filters_qs_sortless": _filter_querystring(request.GET, sort=None),
+        "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
+        "filters_qs_sortless": filter_querystring(request.GET, FILTER_KEYS, sort=None),
         "sort": query.sort,
-        "can_bulk": any(roles.get(a.pk, 0) >= Role.MANAGER for a in accounts),
+        "can_bulk": any((a.viewer_role or 0) >= Role.MANAGER for a in accounts),
     }
     template = "offers/list.html#rows" if request.htmx else "offers/list.html"
     return render(request, template, context)
 
 
 def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dict[str, Any]:
-    role = roles_by_account(user=request.user).get(offer.account_id, 0)
+    role = getattr(offer, "viewer_role", None)
+    if role is None:  # an offer not read by ``offer_get_for_user``
+        role = roles_by_account(user=request.user).get(offer.account_id, 0)
     return {
         "offer": offer,
         "prices": offer_marketplace_prices(offer=offer),

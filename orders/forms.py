@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AllegroAccount
 from allegro.api.orders import SELLER_SETTABLE_STATUSES
+from offers.listing import ListFilterForm
 from orders.selectors import DEFAULT_SORT, OrderQuery
 
 ORDER_STATUSES = [
@@ -47,16 +46,30 @@ MARKETPLACE_CHOICES = [
     ("allegro-sk", "allegro.sk"),
     ("allegro-hu", "allegro.hu"),
 ]
-DEFAULT_PAGE_SIZE = 50
 PAGE_SIZES = (25, 50, 100)
 WAYBILL_MAX = 64
 CARRIER_NAME_MAX = 30
 MAX_BULK_ORDERS = 100
 
 
-class OrderFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    account = forms.TypedChoiceField(label=_("Account"), required=False, coerce=int)
+class OrderFilterForm(ListFilterForm):
+    page_sizes = PAGE_SIZES
+    field_order = (
+        "q",
+        "account",
+        "status",
+        "fulfillment",
+        "bought_from",
+        "bought_to",
+        "marketplace",
+        "delivery",
+        "no_tracking",
+        "quarantined",
+        "merged",
+        "sort",
+        "per_page",
+    )
+
     status = forms.MultipleChoiceField(
         label=_("Order status"),
         required=False,
@@ -83,38 +96,12 @@ class OrderFilterForm(forms.Form):
     quarantined = forms.BooleanField(label=_("Quarantined"), required=False)
     merged = forms.BooleanField(label=_("Merged"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
-    per_page = forms.TypedChoiceField(
-        label=_("Per page"),
-        required=False,
-        coerce=int,
-        choices=[(n, str(n)) for n in PAGE_SIZES],
-        initial=DEFAULT_PAGE_SIZE,
-    )
-
-    def __init__(self, *args: Any, accounts: Sequence[AllegroAccount], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.is_bound and not self.data.get("per_page"):
-            data = QueryDict(mutable=True)
-            data.update(self.data)
-            data["per_page"] = str(DEFAULT_PAGE_SIZE)
-            self.data = data
-        account_field = self.fields["account"]
-        assert isinstance(account_field, forms.TypedChoiceField)
-        account_field.choices = [("", _("All accounts in view"))] + [
-            (a.pk, a.login) for a in accounts
-        ]
-
-    def _data(self) -> dict[str, Any]:
-        if self.is_valid():
-            return self.cleaned_data
-        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
 
     def query(self) -> OrderQuery:
-        data = self._data()
-        account = data.get("account")
+        data = self.valid_data()
         return OrderQuery(
             q=data.get("q") or "",
-            account_ids=[account] if account else [],
+            account_ids=self.account_ids(),
             statuses=data.get("status") or [],
             fulfillment=data.get("fulfillment") or [],
             bought_from=data.get("bought_from"),
@@ -126,9 +113,6 @@ class OrderFilterForm(forms.Form):
             merged=bool(data.get("merged")),
             sort=data.get("sort") or DEFAULT_SORT,
         )
-
-    def page_size(self) -> int:
-        return int(self._data().get("per_page") or DEFAULT_PAGE_SIZE)
 
 
 class FulfillmentForm(forms.Form):

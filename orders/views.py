@@ -4,11 +4,10 @@ screen), tracking numbers and bulk fulfillment."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,9 +18,9 @@ from accounts.selectors import accounts_in_scope
 from accounts.services import account_require_role
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
-from offers.forms import filter_options
+from offers.listing import filter_options, filter_querystring
 from offers.paging import CappedPaginator
-from offers.selectors import roles_by_account
+from offers.selectors import accounts_with_roles, roles_by_account
 from orders.forms import (
     FULFILLMENT_LABELS,
     SETTABLE_CHOICES,
@@ -39,6 +38,7 @@ from orders.selectors import (
     orders_page_source,
 )
 from orders.services import (
+    carriers_cache_key,
     carriers_for,
     describe_error,
     order_add_tracking,
@@ -46,6 +46,7 @@ from orders.services import (
     orders_bulk_fulfillment,
 )
 
+# The filter form's fields: what the pager and sort links carry over.
 FILTER_KEYS = (
     "q",
     "account",
@@ -63,20 +64,10 @@ FILTER_KEYS = (
 )
 
 
-def _filter_querystring(params: QueryDict, **overrides: Any) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key in FILTER_KEYS:
-        if key in overrides:
-            continue
-        pairs.extend((key, v) for v in params.getlist(key) if v != "")
-    pairs.extend((k, str(v)) for k, v in overrides.items() if v not in (None, ""))
-    return urlencode(pairs)
-
-
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = accounts_in_scope(request=request)
-    accounts = list(scope.order_by("login", "id"))
+    accounts = accounts_with_roles(accounts=scope, user=request.user)
     form = OrderFilterForm(request.GET or None, accounts=accounts)
     query = form.query()
     rows, count_qs = orders_page_source(
@@ -85,18 +76,17 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     page = CappedPaginator(rows, form.page_size(), count_qs=count_qs).get_page(
         request.GET.get("page")
     )
-    roles = roles_by_account(user=request.user)
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
         "rows": order_rows(orders=page.object_list, detail_prefix=reverse("orders:index")),
-        "filters_qs": _filter_querystring(request.GET),
-        "filters_qs_sortless": _filter_querystring(request.GET, sort=None),
+        "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
+        "filters_qs_sortless": filter_querystring(request.GET, FILTER_KEYS, sort=None),
         "sort": query.sort,
         "labels": FULFILLMENT_LABELS,
         "settable": SETTABLE_CHOICES,
-        "can_operate": any(roles.get(a.pk, 0) >= Role.OPERATOR for a in accounts),
+        "can_operate": any((a.viewer_role or 0) >= Role.OPERATOR for a in accounts),
     }
     template = "orders/list.html#rows" if request.htmx else "orders/list.html"
     return render(request, template, context)
@@ -123,9 +113,13 @@ def _carriers(order: Order) -> tuple[list[tuple[str, str]], str]:
     """Carriers for the tracking form; a failure is remembered for a minute so an unreachable
     Allegro does not slow down every order page."""
     key = f"orders:carriers-problem:{order.account_id}"
-    problem: str | None = cache.get(key)
+    cached_key = carriers_cache_key(account=order.account)
+    found = cache.get_many([key, cached_key])  # one round trip for the usual page view
+    problem: str | None = found.get(key)
     if problem:
         return [], problem
+    if found.get(cached_key):
+        return [(str(c[0]), str(c[1])) for c in found[cached_key]], ""
     try:
         return carriers_for(account=order.account), ""
     except errors.AllegroError as exc:
@@ -135,7 +129,9 @@ def _carriers(order: Order) -> tuple[list[tuple[str, str]], str]:
 
 
 def _detail_context(request: HtmxHttpRequest, order: Order, **extra: Any) -> dict[str, Any]:
-    role = roles_by_account(user=request.user).get(order.account_id, 0)
+    role = getattr(order, "viewer_role", None)
+    if role is None:  # an order not read by ``order_get_for_user``
+        role = roles_by_account(user=request.user).get(order.account_id, 0)
     can_operate = role >= Role.OPERATOR
     detail = order_detail(order=order)
     context: dict[str, Any] = {
