@@ -9,26 +9,23 @@ the simulated clock. Other modules extend the seed through ``SEED_HOOKS`` (see
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import importlib
 import multiprocessing
 import random
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from queue import Empty
 from typing import Any, TypeVar
 
 import orjson
 
 from sandbox import data
-from sandbox.config import SandboxConfig
 from sandbox.offers import INSERT_OFFER, offer_row
 from sandbox.orders import INSERT_ORDER, event_body, next_revision, order_row
 from sandbox.state import State, iso
-from sandbox.store import Store
 
 T = TypeVar("T")
 DAY = 86400.0
@@ -91,7 +88,7 @@ def load_hooks() -> list[SeedHook]:
 def ean13(rng: random.Random) -> str:
     """A valid EAN-13 with a Polish (590) prefix."""
     body = f"590{int(rng.random() * 1_000_000_000):09d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    total = sum(map(int, body[::2])) + 3 * sum(map(int, body[1::2]))
     return body + str((10 - total % 10) % 10)
 
 
@@ -234,6 +231,7 @@ def offer_doc(
     return doc, sold
 
 
+@functools.cache
 def shipping_rate_id(seller_id: str) -> str:
     """Each seller has one shipping-rate table, with a stable id."""
     return str(uuid.UUID(int=int(seller_id) * 7919, version=4))
@@ -400,7 +398,7 @@ def seed(state: State, options: SeedOptions) -> dict[str, Any]:
             for i in range(options.sellers - len(rows))
         )
     bulk = options.offers + options.orders >= 20_000
-    with store.bulk_load() if bulk else contextlib.nullcontext():
+    with store.bulk_load() if bulk else contextlib.nullcontext(), paused_gc(bulk):
         if bulk:
             store.drop_indexes(("offers", "orders"))
         if options.workers > 1 and len(rows) > 1:
@@ -418,6 +416,19 @@ def seed(state: State, options: SeedOptions) -> dict[str, Any]:
 SellerRow = tuple[str, str, str, str, str, str]
 
 
+@contextlib.contextmanager
+def paused_gc(pause: bool) -> Iterator[None]:
+    """No cyclic GC passes while a big seed allocates millions of (acyclic) dicts."""
+    was_enabled = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause and was_enabled:
+            gc.enable()
+
+
 def seller_rng(options: SeedOptions, seller_id: str) -> random.Random:
     """Each seller's data comes from its own RNG, so sellers can be built in any order."""
     return random.Random(f"{options.seed}:{seller_id}")
@@ -432,157 +443,187 @@ def insert_seller(ctx: SeedContext, srow: SellerRow) -> None:
 
 
 def seed_sellers(ctx: SeedContext, rows: list[SellerRow]) -> tuple[int, int]:
+    store = ctx.state.store
     offers_total = orders_total = 0
     for srow in rows:
         seller_id = srow[0]
         insert_seller(ctx, srow)
         ctx.rng = seller_rng(ctx.options, seller_id)
-        offers = seed_offers(ctx, seller_id)
+        with store.tx() as conn:
+            for batch in offer_batches(ctx, seller_id):
+                conn.executemany(INSERT_OFFER, batch)
+        with store.tx() as conn:
+            for orders, events in order_batches(ctx, seller_id, ctx.sample_offers[seller_id]):
+                flush_orders(conn, orders, events)
         offers_total += ctx.options.offers
-        orders_total += seed_orders(ctx, seller_id, offers)
+        orders_total += ctx.options.orders if ctx.sample_offers[seller_id] else 0
     return offers_total, orders_total
 
 
-def _build_seller(
-    job: tuple[SellerRow, SeedOptions, float, list[dict[str, Any]], str],
-) -> tuple[str, Any, Any]:
-    """Worker: build one seller's offers, orders and events in its own temporary SQLite file."""
-    srow, options, now, buyers, path = job
-    seller_id = srow[0]
-    store = Store(Path(path))
-    store.drop_indexes(("offers", "orders"))
-    state = State(config=SandboxConfig(data_dir=Path(path).parent), store=store)
-    ctx = SeedContext(state=state, options=options, rng=seller_rng(options, seller_id), now=now)
-    ctx.buyers = buyers
-    with store.bulk_load():
-        offers = seed_offers(ctx, seller_id)
-        seed_orders(ctx, seller_id, offers)
-    store.close()
-    return seller_id, ctx.sample_offers[seller_id], ctx.recent_orders[seller_id]
+Job = tuple[list[SellerRow], SeedOptions, float, list[dict[str, Any]]]
 
 
-def copy_part(store: Store, path: str) -> None:
-    """Append a worker's offers, orders and events (events get fresh ``seq`` numbers)."""
-    from sandbox.offers import OFFER_COLUMNS
-    from sandbox.orders import ORDER_COLUMNS
+def _build_sellers(job: Job, queue: Any) -> None:
+    """Worker: generate sellers' rows and hand them to the parent, which does all the writes.
 
-    events = "stream, seller_id, type, occurred_at, subject_id, doc"
-    statements = [  # fixed column lists, no user input
-        f"INSERT INTO offers ({OFFER_COLUMNS}) SELECT {OFFER_COLUMNS} FROM part.offers",  # noqa: S608
-        f"INSERT INTO orders ({ORDER_COLUMNS}) SELECT {ORDER_COLUMNS} FROM part.orders",  # noqa: S608
-        f"INSERT INTO events ({events}) SELECT {events} FROM part.events ORDER BY seq",  # noqa: S608
-    ]
-    with store.lock:
-        store.conn.execute("ATTACH DATABASE ? AS part", (path,))
-        try:
-            with store.tx() as conn:
-                for sql in statements:
-                    conn.execute(sql)
-        finally:
-            store.conn.execute("DETACH DATABASE part")
+    Messages: ``("offers", seller, rows)``, ``("orders", seller, rows, events)``,
+    ``("done", seller, sample offers, recent orders)``, ``("failed", traceback text)``.
+    """
+    import traceback
+
+    gc.freeze()  # the forked parent's objects never need scanning here
+    rows, options, now, buyers = job
+    try:
+        for srow in rows:
+            seller_id = srow[0]
+            ctx = SeedContext(
+                state=None,  # type: ignore[arg-type] - generators never touch the state
+                options=options,
+                rng=seller_rng(options, seller_id),
+                now=now,
+            )
+            ctx.buyers = buyers
+            for batch in offer_batches(ctx, seller_id):
+                queue.put(("offers", seller_id, batch))
+            sample = ctx.sample_offers[seller_id]
+            for orders, events in order_batches(ctx, seller_id, sample):
+                queue.put(("orders", seller_id, orders, events))
+            queue.put(("done", seller_id, sample, ctx.recent_orders[seller_id]))
+    except BaseException:
+        queue.put(("failed", traceback.format_exc()))
 
 
 def seed_sellers_in_parallel(ctx: SeedContext, rows: list[SellerRow]) -> tuple[int, int]:
-    """Generate sellers in forked workers, then copy their tables in with SQL (C speed)."""
+    """Generate sellers in forked workers while this process inserts what they send.
+
+    Offers and orders go in as they arrive; events are kept per seller and appended in the
+    sellers' order at the end, so event ids come out as in the sequential seed.
+    """
     store = ctx.state.store
-    tmp = Path(tempfile.mkdtemp(prefix="seed-", dir=store.path.parent))
-    jobs = [
-        (srow, ctx.options, ctx.now, ctx.buyers, str(tmp / f"{srow[0]}.sqlite3")) for srow in rows
+    mp = multiprocessing.get_context("fork")
+    queue = mp.Queue(maxsize=16)  # bounds what waits in memory
+    workers = min(ctx.options.workers, len(rows))
+    procs = [
+        mp.Process(
+            target=_build_sellers,
+            args=((rows[k::workers], ctx.options, ctx.now, ctx.buyers), queue),
+            daemon=True,
+        )
+        for k in range(workers)
     ]
-    pool = ProcessPoolExecutor(
-        max_workers=ctx.options.workers, mp_context=multiprocessing.get_context("fork")
-    )
+    for srow in rows:
+        insert_seller(ctx, srow)
+    events: dict[str, list[tuple[Any, ...]]] = {srow[0]: [] for srow in rows}
+    pending = len(rows)
+    for proc in procs:
+        proc.start()
     try:
-        for srow in rows:
-            insert_seller(ctx, srow)
-        for seller_id, sample, recent in pool.map(_build_seller, jobs):
-            ctx.sample_offers[seller_id] = sample
-            ctx.recent_orders[seller_id] = recent
-            path = str(tmp / f"{seller_id}.sqlite3")
-            copy_part(store, path)
-            Path(path).unlink(missing_ok=True)
+        with store.tx() as conn:
+            while pending:
+                try:
+                    message = queue.get(timeout=1)
+                except Empty:
+                    if not any(p.is_alive() for p in procs):
+                        raise RuntimeError("a seed worker died without reporting") from None
+                    continue
+                if message[0] == "offers":
+                    conn.executemany(INSERT_OFFER, message[2])
+                elif message[0] == "orders":
+                    conn.executemany(INSERT_ORDER, message[2])
+                    events[message[1]].extend(message[3])
+                elif message[0] == "done":
+                    ctx.sample_offers[message[1]] = message[2]
+                    ctx.recent_orders[message[1]] = message[3]
+                    pending -= 1
+                else:
+                    raise RuntimeError(f"seed worker failed:\n{message[1]}")
+            for srow in rows:
+                flush_orders(conn, [], events.pop(srow[0]))
     finally:
-        pool.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return len(rows) * ctx.options.offers, len(rows) * ctx.options.orders
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+    orders = sum(ctx.options.orders for srow in rows if ctx.sample_offers[srow[0]])
+    return len(rows) * ctx.options.offers, orders
 
 
-def seed_offers(ctx: SeedContext, seller_id: str) -> list[dict[str, Any]]:
-    """Insert the seller's offers; returns a sample of active ones for orders."""
+def offer_batches(ctx: SeedContext, seller_id: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The seller's offer rows in batches; keeps a sample of active ones for orders."""
     count = ctx.options.offers
     first_id = 14_000_000_000 + int(seller_id[-3:]) * 100_000_000
     start = ctx.now - 180 * DAY
     sample: list[dict[str, Any]] = []
-    batch: list[tuple[Any, ...]] = []
-    with ctx.state.store.tx() as conn:
-        for i in range(count):
-            created = start + (180 * DAY) * i / max(count, 1)
-            doc, sold = offer_doc(
-                ctx, seller_id=seller_id, offer_id=first_id + i, created=created, index=i
-            )
-            batch.append(offer_row(doc, seller_id=seller_id, created_seq=i, sold=sold))
-            if doc["publication"]["status"] == "ACTIVE" and len(sample) < 500:
-                sample.append(doc)
-            if len(batch) >= BATCH:
-                conn.executemany(INSERT_OFFER, batch)
-                batch.clear()
-        if batch:
-            conn.executemany(INSERT_OFFER, batch)
     ctx.sample_offers[seller_id] = sample
-    return sample
+    batch: list[tuple[Any, ...]] = []
+    for i in range(count):
+        created = start + (180 * DAY) * i / max(count, 1)
+        doc, sold = offer_doc(
+            ctx, seller_id=seller_id, offer_id=first_id + i, created=created, index=i
+        )
+        batch.append(offer_row(doc, seller_id=seller_id, created_seq=i, sold=sold))
+        if len(sample) < 500 and doc["publication"]["status"] == "ACTIVE":
+            sample.append(doc)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def seed_orders(ctx: SeedContext, seller_id: str, offers: list[dict[str, Any]]) -> int:
+def order_batches(
+    ctx: SeedContext, seller_id: str, offers: list[dict[str, Any]]
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """The seller's order rows and order events in batches (events sorted within a batch)."""
     count = ctx.options.orders
+    recent: list[dict[str, Any]] = []
+    ctx.recent_orders[seller_id] = recent
     if not offers or count <= 0:
-        ctx.recent_orders[seller_id] = []
-        return 0
+        return
     rng = ctx.rng
     span = 90 * DAY
     horizon = ctx.now - ctx.options.order_event_days * DAY
     orders: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
-    recent: list[dict[str, Any]] = []
-    with ctx.state.store.tx() as conn:
-        for i in range(count):
-            bought = ctx.now - span + span * (i + 1) / (count + 1)
-            buyer = pick(rng, ctx.buyers)
-            picked = [
-                pick(rng, offers) for _ in range(1 if rng.random() < 0.8 else rng.randrange(2, 4))
-            ]
-            items = [
-                line_item(ctx, offer, bought) for offer in {o["id"]: o for o in picked}.values()
-            ]
-            age = ctx.now - bought
-            roll = rng.random()
-            if age < DAY and roll < 0.2:
-                status = "BOUGHT" if roll < 0.08 else "FILLED_IN"
-            else:
-                status = "CANCELLED" if roll > 0.97 else "READY_FOR_PROCESSING"
-            doc = order_doc(
-                ctx, seller_id=seller_id, buyer=buyer, items=items, bought=bought, status=status
+    for i in range(count):
+        bought = ctx.now - span + span * (i + 1) / (count + 1)
+        buyer = pick(rng, ctx.buyers)
+        picked = [
+            pick(rng, offers) for _ in range(1 if rng.random() < 0.8 else rng.randrange(2, 4))
+        ]
+        items = [line_item(ctx, offer, bought) for offer in {o["id"]: o for o in picked}.values()]
+        age = ctx.now - bought
+        roll = rng.random()
+        if age < DAY and roll < 0.2:
+            status = "BOUGHT" if roll < 0.08 else "FILLED_IN"
+        else:
+            status = "CANCELLED" if roll > 0.97 else "READY_FOR_PROCESSING"
+        doc = order_doc(
+            ctx, seller_id=seller_id, buyer=buyer, items=items, bought=bought, status=status
+        )
+        orders.append(order_row(doc, seller_id=seller_id))
+        if bought >= horizon:
+            for type_, at in order_events_for(doc, seller_id=seller_id, bought=bought):
+                at = min(at, ctx.now)
+                body = event_body(doc, seller_id=seller_id, type_=type_, occurred_at=iso(at))
+                events.append(("order", seller_id, type_, at, doc["id"], orjson.dumps(body)))
+        if count - i <= 300:
+            recent.append(
+                {
+                    "id": doc["id"],
+                    "buyer": doc["buyer"],
+                    "lineItems": items,
+                    "status": status,
+                    "boughtAt": bought,
+                }
             )
-            orders.append(order_row(doc, seller_id=seller_id))
-            if bought >= horizon:
-                for type_, at in order_events_for(doc, seller_id=seller_id, bought=bought):
-                    at = min(at, ctx.now)
-                    body = event_body(doc, seller_id=seller_id, type_=type_, occurred_at=iso(at))
-                    events.append(("order", seller_id, type_, at, doc["id"], orjson.dumps(body)))
-            if count - i <= 300:
-                recent.append(
-                    {
-                        "id": doc["id"],
-                        "buyer": doc["buyer"],
-                        "lineItems": items,
-                        "status": status,
-                        "boughtAt": bought,
-                    }
-                )
-            if len(orders) >= BATCH:
-                flush_orders(conn, orders, events)
-        flush_orders(conn, orders, events)
-    ctx.recent_orders[seller_id] = recent
-    return count
+        if len(orders) >= BATCH:
+            events.sort(key=lambda e: e[3])
+            yield orders, events
+            orders, events = [], []
+    if orders or events:
+        events.sort(key=lambda e: e[3])
+        yield orders, events
 
 
 def flush_orders(conn: Any, orders: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
@@ -590,7 +631,6 @@ def flush_orders(conn: Any, orders: list[tuple[Any, ...]], events: list[tuple[An
         conn.executemany(INSERT_ORDER, orders)
         orders.clear()
     if events:
-        events.sort(key=lambda e: e[3])
         conn.executemany(
             "INSERT INTO events (stream, seller_id, type, occurred_at, subject_id, doc) VALUES "
             "(?, ?, ?, ?, ?, ?)",

@@ -206,6 +206,7 @@ class Store:
         self.writes = 0  # bumped on every write: keys the count cache
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[int, int, int]] = {}
         self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute("PRAGMA page_size=32768")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-32000")
@@ -307,6 +308,10 @@ class Store:
             try:
                 self.conn.execute("PRAGMA journal_mode=DELETE")
                 self.conn.execute("PRAGMA synchronous=OFF")
+                self.conn.execute(
+                    "PRAGMA cache_size=-262144"
+                )  # 256 MB: index builds sort in memory
+                self.conn.execute("PRAGMA threads=2")  # ... with a helper thread
                 switched = True
             except sqlite3.OperationalError:
                 switched = False
@@ -315,6 +320,8 @@ class Store:
         finally:
             if switched:
                 with self.lock:
+                    self.conn.execute("PRAGMA threads=0")
+                    self.conn.execute("PRAGMA cache_size=-32000")
                     self.conn.execute("PRAGMA synchronous=NORMAL")
                     self.conn.execute("PRAGMA journal_mode=WAL")
 
