@@ -107,8 +107,16 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
 
     async def endpoint(request: Request) -> Response:
         state.stats.paths[stat_key] += 1
-        response, _framework = await guarded(request)
+        response, framework = await guarded(request)
         state.stats.statuses[response.status_code] += 1
+        if response.status_code >= 400 and route.details_required:
+            response = with_details(response)
+        if runtime.validator is not None:
+            if not framework:
+                await validate_response(runtime, request, response)
+            elif response.status_code in (401, 403):
+                # auth answers are declared by (nearly) every operation: check their bodies too
+                await validate_response(runtime, request, response, declared_only=True)
         if response.status_code >= 400 and request.headers.get("accept-language", "").startswith(
             "pl"
         ):
@@ -163,20 +171,11 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
                     message="Unsupported 'Content-Type' request header",
                 )
                 return errors_response([err], status=415, media=route.error_media), True
-        spec_request: SpecRequest | None = None
         request_errors: list[str] = []
         if runtime.validator is not None:
-            from sandbox.validation import SpecRequest, violation
+            from sandbox.validation import violation
 
-            spec_request = SpecRequest(
-                method=request.method.lower(),
-                path=request.url.path,
-                query=list(request.query_params.multi_items()),
-                headers=list(request.headers.items()),
-                content_type=request.headers.get("content-type", ""),
-                body=body or None,
-                path_params={k: str(v) for k, v in request.path_params.items()},
-            )
+            spec_request = await spec_request_of(request)
             request_errors = runtime.validator.request_errors(spec_request)
             if request_errors:
                 runtime.record(
@@ -202,15 +201,35 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
             )
             response = errors_response([err], status=422, media=route.error_media)
             return response, True
-        if spec_request is not None and runtime.validator is not None:
-            check_response(runtime, spec_request, response)
         return response, False
 
     return endpoint
 
 
-def check_response(runtime: Runtime, spec_request: SpecRequest, response: Response) -> None:
+async def spec_request_of(request: Request) -> SpecRequest:
+    from sandbox.validation import SpecRequest
+
+    body = await request.body()
+    return SpecRequest(
+        method=request.method.lower(),
+        path=request.url.path,
+        query=list(request.query_params.multi_items()),
+        headers=list(request.headers.items()),
+        content_type=request.headers.get("content-type", ""),
+        body=body or None,
+        path_params={k: str(v) for k, v in request.path_params.items()},
+    )
+
+
+async def validate_response(
+    runtime: Runtime, request: Request, response: Response, *, declared_only: bool = False
+) -> None:
+    """Record a violation when ``response`` breaks the spec; ``declared_only``: a status the
+    operation does not declare is not one (the framework's answers may be undeclared)."""
     from sandbox.validation import SpecResponse, violation
+
+    assert runtime.validator is not None
+    spec_request = await spec_request_of(request)
 
     assert runtime.validator is not None
     from werkzeug.datastructures import Headers
@@ -223,6 +242,8 @@ def check_response(runtime: Runtime, spec_request: SpecRequest, response: Respon
         data=bytes(response.body) if response.body else None,
     )
     errors = runtime.validator.response_errors(spec_request, spec_response)
+    if declared_only:
+        errors = [e for e in errors if not e.startswith("ResponseNotFound")]
     if errors:
         runtime.record(
             violation(
@@ -244,6 +265,23 @@ POLISH = {
     "INTERNAL_SERVER_ERROR": "Wystąpił błąd serwera. Spróbuj ponownie później.",
     "CONFLICT": "Dane zostały w międzyczasie zmienione. Odśwież je i spróbuj ponownie.",
 }
+
+
+def with_details(response: Response) -> Response:
+    """Errors of operations whose error schemas forbid a null ``details``: the message there."""
+    try:
+        body = orjson.loads(bytes(response.body))
+    except orjson.JSONDecodeError:
+        return response
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return response
+    missing = [e for e in body["errors"] if isinstance(e, dict) and e.get("details") is None]
+    if not missing:
+        return response
+    for error in missing:
+        error["details"] = error.get("message") or error.get("code") or "Error"
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length",)}
+    return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
 
 
 def translate_errors(response: Response) -> Response:

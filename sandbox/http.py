@@ -49,6 +49,7 @@ class RouteSpec:
     error_media: str
     accept: tuple[str, ...]
     body_media: tuple[str, ...]
+    details_required: bool = False  # error ``details`` may not be null (SwA's Error400/403/...)
 
 
 @dataclass
@@ -68,13 +69,16 @@ class RouteTable:
         error_media: str | None = None,
         accept: tuple[str, ...] | None = None,
         body_media: tuple[str, ...] | None = None,
+        details_required: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare an Allegro operation.
 
         ``scope`` is written without the ``allegro:api:`` prefix; ``auth="any"`` accepts app
         tokens too; ``media`` is ``v1``/``beta``/``json``/``octet`` (the success media type);
         ``accept`` lists the media types a client may ask for (default: the success type);
-        ``body_media`` the request ``Content-Type`` values accepted (default: ``media``).
+        ``body_media`` the request ``Content-Type`` values accepted (default: ``media``);
+        ``details_required``: every error the operation answers carries a string ``details``
+        (the spec's ``Error400``/``Error403``/``Error404``/``Error504`` forbid null there).
         """
         scopes: tuple[str, ...]
         if scope is None:
@@ -99,6 +103,7 @@ class RouteTable:
                     else V1,
                     accept=tuple(MEDIA_TYPES.get(a, a) for a in (accept or (resolved,))),
                     body_media=tuple(MEDIA_TYPES.get(b, b) for b in (body_media or (resolved,))),
+                    details_required=details_required,
                 )
             )
             return handler

@@ -650,7 +650,8 @@ def in_language(ctx: Ctx, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def swa_route(method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
-    """``table.route`` whose errors follow ``Accept-Language`` (Polish by default)."""
+    """``table.route`` whose errors follow ``Accept-Language`` (Polish by default) and always
+    carry a string ``details``, also those the framework answers (403 scope, 406, 429...)."""
 
     def decorator(handler: Handler) -> Handler:
         async def localized(ctx: Ctx) -> Response:
@@ -661,7 +662,7 @@ def swa_route(method: str, path: str, **options: Any) -> Callable[[Handler], Han
                 raise
 
         localized.__name__ = handler.__name__
-        table.route(method, path, **options)(localized)
+        table.route(method, path, details_required=True, **options)(localized)
         return handler
 
     return decorator

@@ -513,10 +513,32 @@ def test_pickup_bodies_missing_fields_are_400(api: httpx.Client) -> None:
 def test_scopes(sim: SimulatorProcess) -> None:
     read_only = sim.token("10000001", scopes=["allegro:api:shipments:read"])
     with api_client(sim, read_only) as client:
-        assert client.get(f"{SWA}/delivery-services").status_code == 403
+        denied = client.get(f"{SWA}/delivery-services")
         body = {"input": {"shipmentId": "x"}}
-        assert client.post(f"{SWA}/shipments/cancel-commands", json=body).status_code == 403
+        denied_post = client.post(f"{SWA}/shipments/cancel-commands", json=body)
         assert client.get(f"{SWA}/shipments/{uuid.uuid4()}").status_code == 404
+    for response in (denied, denied_post):
+        assert response.status_code == 403
+        # SwA's Error403 has a non-nullable ``details`` (other APIs' Error allows null)
+        for error in errors_of(response):
+            assert error["code"] == "AccessDenied"
+            assert isinstance(error["details"], str)
+            assert error["details"]
+
+
+def test_framework_errors_on_swa_routes_carry_details(api: httpx.Client) -> None:
+    wrong_accept = api.get(f"{SWA}/delivery-services", headers={"Accept": "application/json"})
+    assert wrong_accept.status_code == 406
+    wrong_type = api.post(
+        f"{SWA}/shipments/create-commands",
+        content=b"{}",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert wrong_type.status_code == 415
+    for response in (wrong_accept, wrong_type):
+        for error in errors_of(response):
+            assert isinstance(error["details"], str)
+            assert error["details"]
 
 
 def test_order_cancelled_while_in_progress_ends_in_error(
