@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo REDIS_URL=redis://127.0.0.1:6379/9 \
         .venv/bin/python bench/sync.py [--accounts 5 --offers 50000 --orders 50000] [--scale 0.1]
-        [--workers 1 --concurrency 10 --freshness 60]
+        [--workers 2 --concurrency 5 --freshness 60]
 
 1. Seeds a temporary simulator data dir (``python -m sandbox seed``) and serves it without spec
    validation, enforcing Allegro's 9000 requests/min per client id (its default).
@@ -20,6 +20,7 @@ Prints one table. Nothing here is asserted: it measures.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -52,6 +53,39 @@ def rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (its threads included), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process (backends of all databases included)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry, "comm").read_text().strip().startswith("postgres"):
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
 def seed(data_dir: Path, *, accounts: int, offers: int, orders: int) -> float:
@@ -122,8 +156,12 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=50_000, help="per account")
     parser.add_argument("--orders", type=int, default=50_000, help="per account")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies offers and orders")
-    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=10, help="threads per worker")
+    # One worker process per core, as a deployment runs them (docker-compose: prefork): the
+    # threads of one process share one interpreter lock, and the offer pages' upserts then hold
+    # back the order pass's requests (scale 0.3: 77 % of the budget with 1 x 10 threads, 90 %
+    # with 2 x 5).
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=5, help="threads per worker")
     parser.add_argument("--freshness", type=float, default=60.0, help="seconds of purchases")
     parser.add_argument("--timeout", type=float, default=3600.0)
     args = parser.parse_args()
@@ -216,13 +254,41 @@ def main() -> None:
                     env=env,
                 )
             )
+        governor = process_governor()
+        gov_redis = getattr(governor, "redis", None)
+        lease_match = f"{getattr(governor, 'prefix', '')}:lease:*"
+        waiting_key = f"{getattr(governor, 'prefix', '')}:waiting"
+        held_back: list[bool] = []
+        assert sim.proc is not None
+        cpu_before = {
+            "simulator": cpu_seconds(sim.proc.pid),
+            "workers": sum(cpu_seconds(p.pid) for p in procs),
+            "postgres": postgres_cpu_seconds(),
+        }
+        busy_before = machine_busy()
         started = time.perf_counter()
         for account in accounts:
             sync_start_initial(account=account)
-        peak_rss = 0.0
+        peak_rss = peak_total_rss = 0.0
         expected = len(accounts) * len(INITIAL_RESOURCES)
+        in_flight: list[int] = []
+        timeline: list[tuple[float, int]] = [(0.0, 0)]
         while time.perf_counter() - started < args.timeout:
-            peak_rss = max(peak_rss, max(rss_mb(p.pid) for p in procs))
+            sizes = [rss_mb(p.pid) for p in procs]
+            peak_rss, peak_total_rss = max(peak_rss, *sizes), max(peak_total_rss, sum(sizes))
+            if gov_redis is not None:  # requests holding a governor lease right now
+                in_flight.append(
+                    sum(int(gov_redis.zcard(k)) for k in gov_redis.scan_iter(match=lease_match))
+                )
+                # An account refused for the budget, the pace or fair share polls again within
+                # 0.2 s: one seen waiting in the last 0.3 s means the governor is holding back.
+                now_s, now_us = gov_redis.time()
+                held_back.append(
+                    int(gov_redis.zcount(waiting_key, now_s + now_us / 1e6 - 0.3, "+inf")) > 0
+                )
+            elapsed = time.perf_counter() - started
+            if elapsed - timeline[-1][0] >= 10:
+                timeline.append((elapsed, sum(sim.control("GET", "/stats")["paths"].values())))
             done = SyncState.objects.filter(
                 resource__in=list(INITIAL_RESOURCES), initial_done=True, status="done"
             ).count()
@@ -230,6 +296,13 @@ def main() -> None:
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - started
+        busy_after = machine_busy()
+        cpu_used = {
+            "simulator": cpu_seconds(sim.proc.pid) - cpu_before["simulator"],
+            "workers": sum(cpu_seconds(p.pid) for p in procs) - cpu_before["workers"],
+            "postgres (live backends)": postgres_cpu_seconds() - cpu_before["postgres"],
+        }
+        machine = (busy_after[0] - busy_before[0], busy_after[1] - busy_before[1])
         stats = sim.control("GET", "/stats")
         requests = sum(stats["paths"].values())
         per_resource: dict[str, tuple[int, float]] = {}
@@ -282,7 +355,8 @@ def main() -> None:
             )
             for key in found:
                 latencies.append(time.perf_counter() - pending.pop(key))
-            peak_rss = max(peak_rss, max(rss_mb(p.pid) for p in procs[:-1]))
+            sizes = [rss_mb(p.pid) for p in procs[:-1]]
+            peak_rss, peak_total_rss = max(peak_rss, *sizes), max(peak_total_rss, sum(sizes))
             if not pending and now >= fresh_started + args.freshness:
                 break
             time.sleep(0.2)
@@ -312,11 +386,29 @@ def main() -> None:
         ),
         ("budget in use", f"{100 * requests / wall / RATE_PER_SECOND:.0f} %"),
         ("429 answers (initial / whole run)", f"{stats['rateLimited']} / {final['rateLimited']}"),
-        ("peak worker RSS", f"{peak_rss:.0f} MB"),
+        (
+            "peak worker RSS (largest process / all)",
+            f"{peak_rss:.0f} MB / {peak_total_rss:.0f} MB "
+            f"({args.workers} x {args.concurrency} threads)",
+        ),
+        (
+            "CPU during initial sync (1.0 = one core)",
+            ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu_used.items())
+            + f", whole machine {machine[0] / wall:.2f} of {machine[1] / wall:.1f}",
+        ),
     ]
-    for resource, (rows, span) in per_resource.items():
+    if in_flight:
+        lines.append(
+            (
+                "requests in flight (governor leases)",
+                f"mean {statistics.mean(in_flight):.1f}, max {max(in_flight)}; governor "
+                f"holding someone back in {100 * sum(held_back) / len(held_back):.0f} % "
+                "of samples",
+            )
+        )
+    for name, (rows, span) in per_resource.items():
         rate = rows / span if span else 0.0
-        lines.append((f"{resource}: rows, rows/s", f"{rows}, {rate:.0f}/s over {span:.1f} s"))
+        lines.append((f"{name}: rows, rows/s", f"{rows}, {rate:.0f}/s over {span:.1f} s"))
     if latencies:
         ordered = sorted(latencies)
         p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
@@ -333,6 +425,8 @@ def main() -> None:
     print(f"|{'-' * (width + 2)}|-------|")
     for key, value in lines:
         print(f"| {key:<{width}} | {value} |")
+    rates = [f"{(b[1] - a[1]) / (b[0] - a[0]):.0f}" for a, b in itertools.pairwise(timeline)]
+    print("requests/s per ~10 s of the initial sync:", " ".join(rates))
     print("top paths:", sorted(final["paths"].items(), key=lambda kv: -kv[1])[:8])
 
 

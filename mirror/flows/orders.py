@@ -29,6 +29,7 @@ from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
 from mirror.fetching import settle
 from mirror.flows.common import Deadline, Page, offset_pages, setting, workers
+from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncStatus
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
 from offers.sync import parse_time
@@ -63,7 +64,8 @@ def quarantine_after() -> int:
 
 
 def _shipments_of(client: AllegroClient, form_id: str) -> list[Doc]:
-    result = orders_api.list_tracking_numbers(client, checkout_form_id=form_id)
+    with shipment_read_slot(client):  # the resource's own per-user limit (mirror.limits)
+        result = orders_api.list_tracking_numbers(client, checkout_form_id=form_id)
     return [s.raw for s in result.shipments]
 
 
