@@ -401,12 +401,14 @@ def seed(state: State, options: SeedOptions) -> dict[str, Any]:
     with store.bulk_load() if bulk else contextlib.nullcontext(), paused_gc(bulk):
         if bulk:
             store.drop_indexes(("offers", "orders"))
-        if options.workers > 1 and len(rows) > 1:
-            offers_total, orders_total = seed_sellers_in_parallel(ctx, rows)
-        else:
-            offers_total, orders_total = seed_sellers(ctx, rows)
-        if bulk:
-            store.create_indexes()
+        try:
+            if options.workers > 1 and len(rows) > 1:
+                offers_total, orders_total = seed_sellers_in_parallel(ctx, rows)
+            else:
+                offers_total, orders_total = seed_sellers(ctx, rows)
+        finally:
+            if bulk:
+                store.create_indexes()  # also after a failure: the schema stays whole
     ctx.rng = rng
     for hook in load_hooks():
         hook(ctx)
@@ -511,14 +513,14 @@ def seed_sellers_in_parallel(ctx: SeedContext, rows: list[SellerRow]) -> tuple[i
         )
         for k in range(workers)
     ]
-    for srow in rows:
-        insert_seller(ctx, srow)
     events: dict[str, list[tuple[Any, ...]]] = {srow[0]: [] for srow in rows}
     pending = len(rows)
     for proc in procs:
         proc.start()
     try:
-        with store.tx() as conn:
+        with store.tx() as conn:  # all or nothing
+            for srow in rows:
+                insert_seller(ctx, srow)
             while pending:
                 try:
                     message = queue.get(timeout=1)
@@ -541,7 +543,7 @@ def seed_sellers_in_parallel(ctx: SeedContext, rows: list[SellerRow]) -> tuple[i
                 flush_orders(conn, [], events.pop(srow[0]))
     finally:
         for proc in procs:
-            if proc.is_alive():
+            if pending and proc.is_alive():  # failed: stop the others; done: let them exit
                 proc.terminate()
             proc.join()
     orders = sum(ctx.options.orders for srow in rows if ctx.sample_offers[srow[0]])

@@ -241,7 +241,6 @@ def test_commands_need_write_scope(sim: SimulatorProcess) -> None:
     assert response.status_code == 403
 
 
-@pytest.mark.allow_spec_violations
 def test_bad_modification_is_422(api: httpx.Client) -> None:
     response = api.put(
         f"/sale/offer-price-change-commands/{uuid.uuid4()}",
