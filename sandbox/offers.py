@@ -37,6 +37,15 @@ LISTING_KEYS = (
 )
 
 
+# The currency each marketplace prices in (``GET /marketplaces``' ``currencies.base``).
+MARKETPLACE_CURRENCIES = {
+    "allegro-pl": "PLN",
+    "allegro-cz": "CZK",
+    "allegro-sk": "EUR",
+    "allegro-hu": "HUF",
+}
+
+
 def marketplaces_of(doc: dict[str, Any]) -> list[str]:
     markets = doc.get("publication", {}).get("marketplaces", {})
     base = markets.get("base", {}).get("id", "allegro-pl")
@@ -236,6 +245,8 @@ class Change:
     replaced: dict[str, Any] = field(default_factory=dict)  # description, images, b2b
     handling_time: str | None = None
     ended_by: str = "USER"
+    # additional marketplace id → new price amount (in that marketplace's currency)
+    marketplace_prices: dict[str, Decimal] = field(default_factory=dict)
 
 
 AFTER_SALES_KEYS = ("impliedWarranty", "returnPolicy", "warranty")
@@ -259,10 +270,58 @@ def after_sales_from(value: Any) -> dict[str, Any]:
     return result
 
 
+def marketplace_prices_from(value: Any, *, offer: dict[str, Any]) -> dict[str, Decimal]:
+    """Validate ``additionalMarketplaces`` (``AdditionalMarketplacesRequest``): the price of each
+    additional marketplace the offer is listed on, in that marketplace's currency."""
+    if not isinstance(value, dict):
+        raise unprocessable(
+            "additionalMarketplaces must be an object", path="additionalMarketplaces"
+        )
+    markets = offer["publication"]["marketplaces"]
+    base = markets["base"]["id"]
+    listed = {m["id"] for m in markets.get("additional", [])}
+    prices: dict[str, Decimal] = {}
+    for market, entry in value.items():
+        path = f"additionalMarketplaces.{market}"
+        if market == base:
+            raise unprocessable(
+                f"{market} is the base marketplace of this offer: set its price in "
+                "sellingMode.price",
+                path=path,
+            )
+        if market not in MARKETPLACE_CURRENCIES:
+            raise unprocessable(f"Unknown marketplace {market}", path=path)
+        if market not in listed:
+            raise unprocessable(f"The offer is not listed on {market}", path=path)
+        if not isinstance(entry, dict):
+            raise unprocessable(f"{path} must be an object", path=path)
+        selling = entry.get("sellingMode")
+        if selling is None:
+            continue
+        if not isinstance(selling, dict):
+            raise unprocessable("sellingMode must be an object", path=f"{path}.sellingMode")
+        if "price" not in selling:
+            continue
+        price = selling["price"]
+        if not isinstance(price, dict):
+            raise unprocessable("price must be an object", path=f"{path}.sellingMode.price")
+        amount = parse_amount(price.get("amount"), path=f"{path}.sellingMode.price.amount")
+        currency = MARKETPLACE_CURRENCIES[market]
+        if price.get("currency") != currency:
+            raise unprocessable(
+                f"The currency must be {currency} on {market}",
+                path=f"{path}.sellingMode.price.currency",
+            )
+        prices[market] = amount
+    return prices
+
+
 def change_from_patch(body: dict[str, Any], *, offer: dict[str, Any]) -> Change:
     """Validate the supported ``SaleProductOfferPatchRequestV1`` subset.
 
-    Supported: name, sellingMode.price, stock, publication.status, external.id.
+    Supported: name, sellingMode.price, additionalMarketplaces.*.sellingMode.price, stock,
+    publication.status, external.id, afterSalesServices, description, images, b2b,
+    delivery.handlingTime.
     """
     change = Change()
     if "name" in body:
@@ -286,6 +345,10 @@ def change_from_patch(body: dict[str, Any], *, offer: dict[str, Any]) -> Change:
                 path="sellingMode.price.currency",
             )
         change.currency = currency
+    if "additionalMarketplaces" in body:
+        change.marketplace_prices = marketplace_prices_from(
+            body["additionalMarketplaces"], offer=offer
+        )
     stock = body.get("stock")
     if isinstance(stock, dict):
         if "available" in stock:
@@ -346,14 +409,28 @@ def apply_change(state: State, offer: StoredOffer, change: Change) -> list[str]:
     ):
         doc["external"] = {"id": change.external_id}
         changed_other = True
+    repriced: list[str] = []
     if change.price is not None and money(change.price) != doc["sellingMode"]["price"]["amount"]:
         doc["sellingMode"]["price"] = {
             "amount": money(change.price),
             "currency": doc["sellingMode"]["price"]["currency"],
         }
-        base = doc["publication"]["marketplaces"]["base"]["id"]
+        repriced.append(doc["publication"]["marketplaces"]["base"]["id"])
+    for market, amount in change.marketplace_prices.items():
+        extra = doc.get("additionalMarketplaces") or {}
+        current = ((extra.get(market) or {}).get("sellingMode") or {}).get("price") or {}
+        if current.get("amount") != money(amount):
+            extra.setdefault(market, {})["sellingMode"] = {
+                "price": {"amount": money(amount), "currency": MARKETPLACE_CURRENCIES[market]}
+            }
+            doc["additionalMarketplaces"] = extra
+            repriced.append(market)
+    if repriced:
         events.append(
-            ("OFFER_PRICE_CHANGED", {"marketplaces": [{"id": base, "changeType": "MANUAL"}]})
+            (
+                "OFFER_PRICE_CHANGED",
+                {"marketplaces": [{"id": m, "changeType": "MANUAL"} for m in repriced]},
+            )
         )
     if change.after_sales is not None and change.after_sales != (
         doc.get("afterSalesServices") or {}
