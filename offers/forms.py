@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -101,8 +102,18 @@ def validate_title(value: str) -> None:
         )
 
 
+def marketplace_price_field(marketplace: str) -> str:
+    """The edit form's field for the price on an additional marketplace."""
+    return f"price_{marketplace}"
+
+
 class OfferEditForm(forms.Form):
-    """Title, base price and stock of one offer (``PATCH /sale/product-offers/{id}``)."""
+    """Title, prices and stock of one offer (``PATCH /sale/product-offers/{id}``).
+
+    ``price`` is the base marketplace's price; every additional marketplace the offer has a price
+    on gets its own field (``price_<marketplace id>``, in that marketplace's currency). An empty
+    additional price keeps the current one.
+    """
 
     title = forms.CharField(
         label=_("Title"),
@@ -122,10 +133,47 @@ class OfferEditForm(forms.Form):
         label=_("Yes, end the offer by setting its stock to 0"), required=False
     )
 
-    def __init__(self, *args: Any, offer_status: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        offer_status: str,
+        marketplace_prices: Iterable[Mapping[str, Any]] = (),
+        **kwargs: Any,
+    ) -> None:
+        """``marketplace_prices``: ``offer_marketplace_prices`` rows (the base one is skipped)."""
         super().__init__(*args, **kwargs)
         self.offer_status = offer_status
         self.needs_end_confirmation = False
+        self.marketplaces: dict[str, str] = {}  # field name → marketplace id
+        for row in marketplace_prices:
+            if row.get("base"):
+                continue
+            market, currency = str(row["marketplace"]), str(row.get("currency") or "")
+            name = marketplace_price_field(market)
+            self.fields[name] = forms.DecimalField(
+                label=_("Price on %(marketplace)s (%(currency)s)")
+                % {"marketplace": market, "currency": currency},
+                required=False,
+                max_digits=10,
+                decimal_places=2,
+                validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
+                help_text=_("Leave empty to keep the current price."),
+            )
+            self.marketplaces[name] = market
+            if name not in self.initial:
+                self.initial[name] = row.get("amount")
+
+    def marketplace_fields(self) -> list[forms.BoundField]:
+        """The additional marketplaces' price fields, bound, in the order they were given."""
+        return [self[name] for name in self.marketplaces]
+
+    def marketplace_prices(self) -> dict[str, Decimal]:
+        """Cleaned additional-marketplace prices: ``{marketplace id: amount}``, empty ones out."""
+        return {
+            market: self.cleaned_data[name]
+            for name, market in self.marketplaces.items()
+            if self.cleaned_data.get(name) is not None
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

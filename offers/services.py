@@ -28,8 +28,9 @@ from allegro import errors
 from allegro.api import offers as offers_api
 from allegro.api._base import Money
 from allegro.client import AllegroClient
+from offers.forms import marketplace_price_field
 from offers.models import Offer
-from offers.selectors import offer_target
+from offers.selectors import offer_marketplace_prices, offer_target
 from offers.sync import offers_upsert
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ FIELD_FOR_PATH = {
     "sellingMode": "price",
     "stock": "stock",
 }
+# ``additionalMarketplaces.<marketplace id>…`` names that marketplace's price field.
+ADDITIONAL_MARKETPLACES = "additionalMarketplaces"
 PENDING_TTL = 3600
 REFRESH_CHUNK = 100
 
@@ -54,7 +57,11 @@ def field_for_path(path: str | None) -> str | None:
     """The edit form field an Allegro error ``path`` names (``None``: not a field of ours)."""
     if not path:
         return None
-    head = path.split(".", 1)[0].split("[", 1)[0]
+    head, _dot, rest = path.partition(".")
+    head = head.split("[", 1)[0]
+    if head == ADDITIONAL_MARKETPLACES:
+        market = rest.split(".", 1)[0]
+        return marketplace_price_field(market) if market else None
     return FIELD_FOR_PATH.get(head)
 
 
@@ -110,6 +117,7 @@ def _snapshot(offer: Offer) -> dict[str, Any]:
         "currency": offer.price_currency,
         "stock": offer.stock_available,
         "status": offer.status,
+        "marketplace_prices": dict(offer.marketplace_prices or {}),
     }
 
 
@@ -126,14 +134,49 @@ class EditOutcome:
     trace_id: str | None = None
 
 
-def offer_changes_for(*, offer: Offer, title: str, price: Decimal, stock: int) -> dict[str, Any]:
-    """The PATCH body with only what differs from the mirror."""
+class UnknownMarketplace(ValueError):
+    """A price for a marketplace the offer has no price on (per the mirror)."""
+
+
+def _additional_prices(offer: Offer) -> dict[str, dict[str, Any]]:
+    """The mirror's prices on the offer's additional marketplaces (the base one left out)."""
+    return {
+        row["marketplace"]: row for row in offer_marketplace_prices(offer=offer) if not row["base"]
+    }
+
+
+def offer_changes_for(
+    *,
+    offer: Offer,
+    title: str,
+    price: Decimal,
+    stock: int,
+    marketplace_prices: Mapping[str, Decimal] | None = None,
+) -> dict[str, Any]:
+    """The PATCH body with only what differs from the mirror.
+
+    ``marketplace_prices`` (additional marketplace id → amount) go out as
+    ``additionalMarketplaces.<id>.sellingMode.price`` in the currency the mirror holds for that
+    marketplace; a marketplace the offer has no price on raises ``UnknownMarketplace``.
+    """
     changes: dict[str, Any] = {}
     if title != offer.name:
         changes["name"] = title
     if offer.price_amount is None or price != offer.price_amount:
         currency = offer.price_currency or "PLN"
         changes["sellingMode"] = {"price": Money(amount=price, currency=currency).as_json()}
+    current = _additional_prices(offer)
+    extra: dict[str, Any] = {}
+    for market, amount in (marketplace_prices or {}).items():
+        if market not in current or not current[market].get("currency"):
+            raise UnknownMarketplace(market)
+        held = current[market].get("amount")
+        if held is not None and Decimal(str(held)) == amount:
+            continue
+        money = Money(amount=amount, currency=str(current[market]["currency"]))
+        extra[market] = {"sellingMode": {"price": money.as_json()}}
+    if extra:
+        changes[ADDITIONAL_MARKETPLACES] = extra
     if stock != offer.stock_available:
         changes["stock"] = {"available": stock}
     return changes
@@ -146,11 +189,22 @@ def offer_edit(
     title: str,
     price: Decimal,
     stock: int,
+    marketplace_prices: Mapping[str, Decimal] | None = None,
     client: AllegroClient | None = None,
 ) -> EditOutcome:
-    """Send the changed fields with ``PATCH /sale/product-offers/{id}`` (manager only)."""
+    """Send the changed fields with ``PATCH /sale/product-offers/{id}`` (manager only).
+
+    ``price`` is the base marketplace's; ``marketplace_prices`` maps additional marketplace ids
+    to their new amounts (see ``offer_changes_for``).
+    """
     account_require_role(user=actor, account=offer.account, role=Role.MANAGER)
-    changes = offer_changes_for(offer=offer, title=title, price=price, stock=stock)
+    changes = offer_changes_for(
+        offer=offer,
+        title=title,
+        price=price,
+        stock=stock,
+        marketplace_prices=marketplace_prices,
+    )
     if not changes:
         return EditOutcome(state="unchanged")
     before = _snapshot(offer)

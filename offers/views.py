@@ -94,23 +94,28 @@ def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dic
     role = getattr(offer, "viewer_role", None)
     if role is None:  # an offer not read by ``offer_get_for_user``
         role = roles_by_account(user=request.user).get(offer.account_id, 0)
+    prices = offer_marketplace_prices(offer=offer)
     return {
         "offer": offer,
-        "prices": offer_marketplace_prices(offer=offer),
+        "prices": prices,
+        "base_marketplace": next((p["marketplace"] for p in prices if p["base"]), ""),
         "trail": offer_audit_trail(offer=offer),
         "can_edit": role >= Role.MANAGER,
         **extra,
     }
 
 
-def _edit_form_for(offer: Offer) -> OfferEditForm:
+def _edit_form_for(offer: Offer, data: QueryDict | None = None) -> OfferEditForm:
+    """The edit form: title, base price, a price per additional marketplace, stock."""
     return OfferEditForm(
+        data,
         initial={
             "title": offer.name,
             "price": offer.price_amount,
             "stock": offer.stock_available,
         },
         offer_status=offer.status,
+        marketplace_prices=offer_marketplace_prices(offer=offer),
     )
 
 
@@ -133,16 +138,17 @@ def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
 
 def _apply_outcome(form: OfferEditForm, outcome: EditOutcome) -> None:
     for field, texts in outcome.field_errors.items():
+        target = field if field in form.fields else None  # e.g. a marketplace not shown here
         for text in texts:
-            form.add_error(field, text)
+            form.add_error(target, text)
 
 
 @require_POST
 def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Save title / price / stock on Allegro; 202 leads to the operation page."""
+    """Save title / prices / stock on Allegro; 202 leads to the operation page."""
     offer = offer_get_for_user(user=request.user, offer_id=pk)
     account_require_role(user=request.user, account=offer.account, role=Role.MANAGER)
-    form = OfferEditForm(request.POST, offer_status=offer.status)
+    form = _edit_form_for(offer, request.POST)
     if form.is_valid():
         outcome = offer_edit(
             offer=offer,
@@ -150,6 +156,7 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             title=form.cleaned_data["title"],
             price=form.cleaned_data["price"],
             stock=form.cleaned_data["stock"],
+            marketplace_prices=form.marketplace_prices(),
         )
         if outcome.state == "pending":
             assert outcome.token is not None
@@ -175,7 +182,12 @@ def operation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
         if outcome.state == "done":
             messages.success(request, _("Allegro finished the change."))
         return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
-    context = {"offer": offer, "outcome": outcome, "token": token}
+    fields = _edit_form_for(offer).fields
+    errors = [
+        (str(fields[name].label) if name in fields else "", texts)
+        for name, texts in outcome.field_errors.items()
+    ]
+    context = {"offer": offer, "outcome": outcome, "token": token, "errors": errors}
     if outcome.state in ("done", "unchanged"):
         if outcome.state == "done":
             messages.success(request, _("Allegro finished the change."))
