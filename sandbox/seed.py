@@ -31,6 +31,8 @@ T = TypeVar("T")
 DAY = 86400.0
 HOOK_MODULES = ("sandbox.seed_aftersales",)
 BATCH = 5000
+RECENT_DAYS = 30
+RECENT_SAMPLE = 300
 
 
 @dataclass(frozen=True)
@@ -587,6 +589,10 @@ def order_batches(
     horizon = ctx.now - ctx.options.order_event_days * DAY
     orders: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
+    # The after-sales hooks rate and dispute a sample of about RECENT_SAMPLE orders spread over
+    # the last RECENT_DAYS (not the newest few: in a big seed those are all hours old, too young
+    # to be rated or disputed).
+    recent_stride = max(1, round(count * (RECENT_DAYS * DAY / span) / RECENT_SAMPLE))
     for i in range(count):
         bought = ctx.now - span + span * (i + 1) / (count + 1)
         buyer = pick(rng, ctx.buyers)
@@ -609,7 +615,7 @@ def order_batches(
                 at = min(at, ctx.now)
                 body = event_body(doc, seller_id=seller_id, type_=type_, occurred_at=iso(at))
                 events.append(("order", seller_id, type_, at, doc["id"], orjson.dumps(body)))
-        if count - i <= 300:
+        if ctx.now - bought <= RECENT_DAYS * DAY and (count - 1 - i) % recent_stride == 0:
             recent.append(
                 {
                     "id": doc["id"],
