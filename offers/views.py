@@ -49,18 +49,7 @@ from offers.services import (
 from offers.tasks import offers_bulk_run
 
 # The filter form's fields: what the pager and sort links carry over.
-FILTER_KEYS = (
-    "q",
-    "account",
-    "status",
-    "marketplace",
-    "price_min",
-    "price_max",
-    "out_of_stock",
-    "no_product",
-    "sort",
-    "per_page",
-)
+FILTER_KEYS = OfferFilterForm.field_order
 
 
 @require_GET

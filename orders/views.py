@@ -47,21 +47,7 @@ from orders.services import (
 )
 
 # The filter form's fields: what the pager and sort links carry over.
-FILTER_KEYS = (
-    "q",
-    "account",
-    "status",
-    "fulfillment",
-    "bought_from",
-    "bought_to",
-    "marketplace",
-    "delivery",
-    "no_tracking",
-    "quarantined",
-    "merged",
-    "sort",
-    "per_page",
-)
+FILTER_KEYS = OrderFilterForm.field_order
 
 
 @require_GET

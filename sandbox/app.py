@@ -267,13 +267,21 @@ POLISH = {
 }
 
 
-def with_details(response: Response) -> Response:
-    """Errors of operations whose error schemas forbid a null ``details``: the message there."""
+def _errors_body(response: Response) -> dict[str, Any] | None:
+    """The decoded body when it is an ``ErrorsHolder``-shaped error (``{"errors": [...]}``)."""
     try:
         body = orjson.loads(bytes(response.body))
     except orjson.JSONDecodeError:
-        return response
+        return None
     if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return None
+    return body
+
+
+def with_details(response: Response) -> Response:
+    """Errors of operations whose error schemas forbid a null ``details``: the message there."""
+    body = _errors_body(response)
+    if body is None:
         return response
     missing = [e for e in body["errors"] if isinstance(e, dict) and e.get("details") is None]
     if not missing:
@@ -286,11 +294,8 @@ def with_details(response: Response) -> Response:
 
 def translate_errors(response: Response) -> Response:
     """``Accept-Language: pl-PL``: Polish ``userMessage`` (``message`` stays English)."""
-    try:
-        body = orjson.loads(bytes(response.body))
-    except orjson.JSONDecodeError:
-        return response
-    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+    body = _errors_body(response)
+    if body is None:
         return response
     for error in body["errors"]:
         if error.get("userMessage") not in (None, error.get("message")):

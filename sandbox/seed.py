@@ -481,7 +481,7 @@ def _build_sellers(job: Job, queue: Any) -> None:
         for srow in rows:
             seller_id = srow[0]
             ctx = SeedContext(
-                state=None,  # type: ignore[arg-type] - generators never touch the state
+                state=None,  # type: ignore[arg-type]  # generators never touch the state
                 options=options,
                 rng=seller_rng(options, seller_id),
                 now=now,
