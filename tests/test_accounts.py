@@ -164,6 +164,8 @@ def test_revoked_grant_falls_back_to_visible_accounts(
 # --- pages, as alice / bob / charlie / anonymous ---------------------------------------------
 PAGES = ["dashboard", "accounts:list", "offers:index", "orders:index", "shipping:index"]
 PAGES += ["aftersales:index"]
+# The Accounts page also reads the sync progress and quarantined orders (two queries).
+MAX_QUERIES = {"accounts:list": 10}
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -181,7 +183,7 @@ def test_pages_show_only_granted_accounts(
         (charlie, "sklep-a", "sklep-b"),
     ):
         client = client_for(staff)
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(MAX_QUERIES.get(name, 8)):
             response = client.get(reverse(name))
         assert response.status_code == 200
         body = response.content.decode()
@@ -214,3 +216,30 @@ def test_polish_by_default_english_on_request(client_for: Any, alice: Any) -> No
     page = client.get(reverse("dashboard"))
     assert '<html lang="en">' in page.content.decode()
     assert "<h1>Dashboard</h1>" in page.content.decode()
+
+
+def test_accounts_page_shows_each_accounts_sync_with_constant_queries(
+    client_for: Any, superuser: Any, account: Any, other_account: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mirror.models import Resource, SyncState, SyncStatus
+
+    SyncState.objects.create(
+        account=account, resource=Resource.ORDERS, status=SyncStatus.RUNNING, fetched=30, total=120
+    )
+    client = client_for(superuser)
+    with CaptureQueriesContext(connection) as two_accounts:
+        response = client.get(reverse("accounts:list"))
+    body = response.content.decode()
+    assert body.count('data-testid="sync-progress"') == 2
+    assert '<progress max="100" value="25">' in body  # 30 of 120 orders
+    assert 'hx-trigger="every 2s"' in body  # a running sync polls for progress
+
+    AllegroAccountFactory.create_batch(3)
+    AllegroAccountFactory(login="gone", status=AccountStatus.UNLINKED)
+    with CaptureQueriesContext(connection) as six_accounts:
+        response = client.get(reverse("accounts:list"))
+    assert response.content.decode().count('data-testid="sync-progress"') == 5  # not the unlinked
+    assert len(six_accounts) == len(two_accounts)

@@ -73,7 +73,7 @@ def test_account_switcher_in_the_browser(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
     page.goto(f"{live_server.url}/accounts/")
-    rows = page.locator("main table tbody tr")
+    rows = page.locator("[data-testid=account-row]")
     expect(rows).to_have_count(2)
     page.select_option("#account-switcher", label="sklep-b")
     page.locator("form.switcher button[type=submit]").click()
