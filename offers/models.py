@@ -10,7 +10,12 @@ from accounts.models import AllegroAccount
 
 
 class Offer(models.Model):
-    """One offer as listed by ``GET /sale/offers`` (``OfferListingDto``), kept per account."""
+    """One offer as listed by ``GET /sale/offers`` (``OfferListingDto``), kept per account.
+
+    The listing has no EAN: ``ean`` comes from the product-offer details
+    (``GET /sale/product-offers/{offerId}``), read by the mirror's offer-details pass, which
+    records ``details_synced_at``; a change seen by the offer sync clears it.
+    """
 
     account = models.ForeignKey(
         AllegroAccount, on_delete=models.CASCADE, related_name="offers", verbose_name=_("account")
@@ -43,6 +48,8 @@ class Offer(models.Model):
     product_linked = models.BooleanField(_("linked to a product"), null=True, blank=True)
     allegro_updated_at = models.DateTimeField(_("last changed on Allegro"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last synchronised"))
+    # When the product-offer details (EAN) were last read; empty while they are due.
+    details_synced_at = models.DateTimeField(_("details synchronised"), null=True, blank=True)
     raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
 
     class Meta:
@@ -62,6 +69,10 @@ class Offer(models.Model):
             models.Index(fields=["account", "allegro_updated_at"], name="offer_account_updated"),
             models.Index(fields=["account", "external_id"], name="offer_account_external"),
             models.Index(fields=["account", "synced_at"], name="offer_account_synced"),
+            # The offer-details pass reads the due offers (never read, or changed since) first.
+            models.Index(
+                fields=["account", "details_synced_at", "id"], name="offer_account_details"
+            ),
             # "Active but out of stock" is rare (Allegro ends an offer at 0): a small partial
             # index answers the filter and its count; the planner picks it thanks to the
             # (status, stock_available) statistics created in migration 0002.

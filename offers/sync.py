@@ -11,12 +11,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import AllegroAccount
 from offers.models import Offer
 
 ID_CHUNK = 10_000  # ids per IN (...) list, well below PostgreSQL's bind-parameter limit
+EAN_PARAMETER = "225693"  # "EAN (GTIN)" in Allegro's category parameters
 UPDATE_FIELDS = [
     "name",
     "external_id",
@@ -131,19 +133,94 @@ def offers_upsert(
 
 
 def offers_touch_events(*, account: AllegroAccount, changed_at: Mapping[str, datetime]) -> int:
-    """Record the newest event time per offer as ``allegro_updated_at`` (the listing has none)."""
+    """Record the newest event time per offer as ``allegro_updated_at`` (the listing has none).
+
+    An offer whose last change moves has its details (EAN) due again: ``details_synced_at`` is
+    cleared, and the offer-details pass reads it on its next run.
+    """
     if not changed_at:
         return 0
     offers = list(
         Offer.objects.filter(account=account, allegro_id__in=list(changed_at)).only(
-            "id", "allegro_id", "allegro_updated_at"
+            "id", "allegro_id", "allegro_updated_at", "details_synced_at"
         )
     )
     for offer in offers:
         when = changed_at[offer.allegro_id]
         if offer.allegro_updated_at is None or offer.allegro_updated_at < when:
             offer.allegro_updated_at = when
-    Offer.objects.bulk_update(offers, ["allegro_updated_at"])
+            offer.details_synced_at = None
+    Offer.objects.bulk_update(offers, ["allegro_updated_at", "details_synced_at"])
+    return len(offers)
+
+
+def _parameter_value(parameters: Any, parameter_id: str) -> str:
+    if not isinstance(parameters, list):
+        return ""
+    for parameter in parameters:
+        if isinstance(parameter, Mapping) and str(parameter.get("id")) == parameter_id:
+            values = parameter.get("values")
+            if isinstance(values, list) and values and values[0] not in (None, ""):
+                return str(values[0])
+    return ""
+
+
+def offer_ean(doc: Mapping[str, Any]) -> str:
+    """The EAN of a ``SaleProductOfferResponseV1``: the offer's own parameter, else a product's."""
+    ean = _parameter_value(doc.get("parameters"), EAN_PARAMETER)
+    if ean:
+        return ean
+    product_set = doc.get("productSet")
+    for element in product_set if isinstance(product_set, list) else []:
+        ean = _parameter_value(_dig(element, "product", "parameters"), EAN_PARAMETER)
+        if ean:
+            return ean
+    return ""
+
+
+def offers_details_due(
+    *, account: AllegroAccount, limit: int, read_before: datetime | None = None
+) -> list[Offer]:
+    """Up to ``limit`` offers whose details are due, oldest first (two index range scans).
+
+    Due: never read (new offers, or cleared by a change), then, when ``read_before`` is given,
+    read before that time (a safety net for changes no event reported).
+    """
+    fields = ("id", "allegro_id", "ean", "details_synced_at")
+    qs = Offer.objects.filter(account=account).only(*fields)
+    due = list(qs.filter(details_synced_at__isnull=True).order_by("id")[:limit])
+    if read_before is not None and len(due) < limit:
+        due += list(
+            qs.filter(details_synced_at__lt=read_before).order_by("details_synced_at", "id")[
+                : limit - len(due)
+            ]
+        )
+    return due
+
+
+def offers_details_count_due(*, account: AllegroAccount, read_before: datetime | None) -> int:
+    due = Q(details_synced_at__isnull=True)
+    if read_before is not None:
+        due |= Q(details_synced_at__lt=read_before)
+    return Offer.objects.filter(due, account=account).count()
+
+
+def offers_store_details(
+    *,
+    offers: Sequence[Offer],
+    details: Mapping[str, Mapping[str, Any] | None],
+    synced_at: datetime,
+) -> int:
+    """Write the EAN from each offer's details (``None``: the offer is gone, EAN kept).
+
+    One statement for the batch; returns the rows written. Rows deleted meanwhile are skipped.
+    """
+    for offer in offers:
+        doc = details.get(offer.allegro_id)
+        if doc is not None:
+            offer.ean = offer_ean(doc)[:64]
+        offer.details_synced_at = synced_at
+    Offer.objects.bulk_update(offers, ["ean", "details_synced_at"])
     return len(offers)
 
 
