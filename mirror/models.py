@@ -11,6 +11,7 @@ from accounts.models import AllegroAccount
 class Resource(models.TextChoices):
     OFFERS = "offers", _("Offers")
     OFFER_EVENTS = "offer_events", _("Offer events")
+    OFFER_DETAILS = "offer_details", _("Offer details")
     ORDERS = "orders", _("Orders")
     ORDER_EVENTS = "order_events", _("Order events")
     RATINGS = "ratings", _("Ratings")

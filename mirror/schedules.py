@@ -23,6 +23,7 @@ class Entry:
 ENTRIES = (
     Entry("mirror: order events", Resource.ORDER_EVENTS, every_seconds=30),
     Entry("mirror: offer events", Resource.OFFER_EVENTS, every_seconds=60),
+    Entry("mirror: offer details (EAN)", Resource.OFFER_DETAILS, every_seconds=300),
     Entry("mirror: ratings", Resource.RATINGS, every_seconds=300),
     Entry("mirror: disputes", Resource.ISSUES, every_seconds=300),
     Entry("mirror: return policies", Resource.RETURN_POLICIES, every_seconds=3600),

@@ -19,6 +19,7 @@ SHOWN = (
     Resource.RETURN_POLICIES,
     Resource.ORDER_EVENTS,
     Resource.OFFER_EVENTS,
+    Resource.OFFER_DETAILS,
     Resource.RECONCILIATION,
 )
 

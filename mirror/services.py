@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.models import AllegroAccount
 from accounts.services import allegro_client_for
 from allegro.client import AllegroClient
-from mirror.flows import aftersales, offers, orders
+from mirror.flows import aftersales, offer_details, offers, orders
 from mirror.flows.common import Deadline, setting
 from mirror.locks import sync_lock
 from mirror.models import Resource, SyncStatus
@@ -36,6 +36,7 @@ INITIAL_RESOURCES = (
 LOCK_GROUP = {
     Resource.OFFERS: Resource.OFFERS,
     Resource.OFFER_EVENTS: Resource.OFFERS,
+    Resource.OFFER_DETAILS: Resource.OFFERS,
     Resource.ORDERS: Resource.ORDERS,
     Resource.ORDER_EVENTS: Resource.ORDERS,
     Resource.RECONCILIATION: Resource.ORDERS,
@@ -59,6 +60,7 @@ def _reconcile(*, account: AllegroAccount, client: AllegroClient, deadline: Dead
 FLOWS: dict[str, Flow] = {
     Resource.OFFERS: offers.full_pass,
     Resource.OFFER_EVENTS: offers.events_pass,
+    Resource.OFFER_DETAILS: offer_details.details_pass,
     Resource.ORDERS: orders.initial_pass,
     Resource.ORDER_EVENTS: orders.events_pass,
     Resource.RATINGS: aftersales.ratings_pass,

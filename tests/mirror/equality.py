@@ -111,6 +111,12 @@ class SimulatorReader:
     def offers(self) -> list[Doc]:
         return list(self._paged("/sale/offers", "offers", 1000))
 
+    def product_offer(self, offer_id: str) -> Doc:
+        r = self.get(f"/sale/product-offers/{offer_id}")
+        r.raise_for_status()
+        doc: Doc = r.json()
+        return doc
+
     def product_linked_ids(self) -> set[str]:
         linked = self._paged("/sale/offers", "offers", 1000, **{"product.id.empty": "false"})
         return {str(o["id"]) for o in linked}
@@ -303,6 +309,18 @@ def expected_policy(doc: Doc) -> dict[str, Any]:
     }
 
 
+def expected_ean(details: Doc) -> str:
+    """Parameter "225693" (EAN) of the offer itself, else of a product in its product set."""
+    sources = [details.get("parameters") or []] + [
+        _g(element, "product.parameters") or [] for element in details.get("productSet") or []
+    ]
+    for parameters in sources:
+        for parameter in parameters:
+            if parameter.get("id") == "225693" and parameter.get("values"):
+                return str(parameter["values"][0])
+    return ""
+
+
 # --- the comparison ---------------------------------------------------------------------------
 
 
@@ -325,7 +343,11 @@ def _row(obj: Any, names: list[str]) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
-def diff_mirror(*, account: Any, sim: Any, history_days: int = 365) -> Report:
+def diff_mirror(
+    *, account: Any, sim: Any, history_days: int = 365, offer_details: bool = False
+) -> Report:
+    """``offer_details``: also compare each offer's EAN with its product-offer details (one
+    request per offer; for tests that ran the offer-details pass)."""
     from aftersales.models import Dispute, Rating, ReturnPolicy
     from offers.models import Offer
     from orders.models import Order
@@ -339,6 +361,9 @@ def diff_mirror(*, account: Any, sim: Any, history_days: int = 365) -> Report:
             str(d["id"]): expected_offer(d) | {"product_linked": str(d["id"]) in linked}
             for d in reader.offers()
         }
+        if offer_details:
+            for offer_id, expected in exp.items():
+                expected["ean"] = expected_ean(reader.product_offer(offer_id))
         names = list(next(iter(exp.values()), {}).keys()) or ["name"]
         act = {o.allegro_id: _row(o, names) for o in Offer.objects.filter(account=account)}
         diffs["offers"] = _compare(exp, act)

@@ -27,6 +27,7 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
     assert every == {
         "order_events": 30,
         "offer_events": 60,
+        "offer_details": 300,
         "ratings": 300,
         "issues": 300,
         "return_policies": 3600,
@@ -39,7 +40,7 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
 
     call_command("setup_schedules")
 
-    assert PeriodicTask.objects.filter(task="mirror.tasks.sync_all").count() == 6
+    assert PeriodicTask.objects.filter(task="mirror.tasks.sync_all").count() == 7
     assert not PeriodicTask.objects.get(name="mirror: ratings").enabled
 
 
