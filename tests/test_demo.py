@@ -1,9 +1,12 @@
 """``manage.py demo`` on the embedded default (SQLite + filesystem broker): the README's first
 command, end to end. It starts the simulator, the web server and a Celery worker, links the two
-demo sellers through the real OAuth flow, and the worker mirrors their data into SQLite."""
+demo sellers through the real OAuth flow, and the worker mirrors their data into SQLite. Then a
+newcomer, in Chromium, does the daily actions: a bulk price change (run by the demo's worker),
+an offer price edit, and a tracking number that also marks an order sent."""
 
 from __future__ import annotations
 
+import base64
 import os
 import queue
 import re
@@ -14,6 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +27,7 @@ from accounts.demo import _signed_in_client
 from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD
 
 REPO = Path(settings.BASE_DIR)
+PIXEL = base64.b64decode("R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==")
 
 
 def _free_port() -> int:
@@ -62,8 +67,56 @@ def _poll(http: httpx.Client, path: str, ready: re.Pattern[str], seconds: float)
     raise AssertionError(f"{path} never matched {ready.pattern!r}")
 
 
+def _newcomer_actions(page: Any, base: str) -> None:
+    from playwright.sync_api import expect
+
+    # Offer thumbnails point at Allegro's image CDN (data from Allegro, not a page asset); the
+    # offline browser gets a local pixel for them, as in tests/pages.
+    page.route(
+        "https://a.allegroimg.com/**",
+        lambda route: route.fulfill(status=200, content_type="image/gif", body=PIXEL),
+    )
+    page.goto(f"{base}/auth/login/")
+    page.fill("input[name=login]", DEMO_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+
+    # A bulk price change on five offers: a Celery job on the filesystem broker.
+    page.goto(f"{base}/offers/?sort=price")
+    boxes = page.get_by_test_id("offer-select")
+    for i in range(5):
+        boxes.nth(i).check()
+    page.select_option("[data-testid=bulk-action]", "price_set")
+    page.fill("[data-testid=bulk-value]", "49.90")
+    page.get_by_test_id("bulk-submit").click()
+    expect(page.get_by_test_id("bulk-state")).to_have_text("zakończono", timeout=90_000)
+    expect(page.locator("[data-testid=bulk-row][data-status=SUCCESS]")).to_have_count(5)
+
+    # One offer's price, read back from Allegro's answer.
+    page.goto(f"{base}/offers/")
+    page.locator("[data-testid=offer-row] a").first.click()
+    page.fill("#id_price", "123.45")
+    page.get_by_test_id("save-offer").click()
+    expect(page.locator("#messages")).to_contain_text("Zapisano", timeout=30_000)
+    expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123.45")
+
+    # A new order gets a tracking number and is marked sent in the same action.
+    page.goto(f"{base}/orders/?status=READY_FOR_PROCESSING&fulfillment=NEW")
+    page.locator("[data-testid=order-row] a[data-row-link]").first.click()
+    page.select_option("#id_carrier", "DPD")
+    page.fill("#id_waybill", "DPD-DEMO-0001")
+    page.check("#id_set_sent")
+    page.get_by_test_id("add-tracking").click()
+    expect(page.get_by_test_id("tracking-numbers")).to_contain_text("DPD-DEMO-0001")
+    expect(page.get_by_test_id("fulfillment-status")).to_have_text("Wysłane")
+
+
 @pytest.mark.slow
-def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(tmp_path: Path) -> None:
+@pytest.mark.browser
+def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
+    tmp_path: Path, page: Any
+) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     env.update(
         BACKOFFICE_VAR_DIR=str(tmp_path / "var"),
@@ -111,6 +164,7 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(tmp_path: P
             assert accounts.text.count('data-testid="sync-progress"') == 2
         finally:
             http.close()
+        _newcomer_actions(page, base)
     finally:
         if demo.poll() is None:
             demo.send_signal(signal.SIGTERM)  # the demo stops its children cleanly on SIGTERM
