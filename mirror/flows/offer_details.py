@@ -59,7 +59,7 @@ def details_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
     Always ``True`` (finished): a run that meets its batch bound or its deadline leaves the rest
     to the next scheduled run rather than chaining itself, so other passes get their turn.
     """
-    batch = max(0, int(setting("MIRROR_OFFER_DETAILS_PER_RUN", 500)))
+    batch = max(0, int(setting("MIRROR_OFFER_DETAILS_PER_RUN", 2000)))
     max_age = float(setting("MIRROR_OFFER_DETAILS_MAX_AGE_HOURS", 168) or 0)
     started = timezone.now()
     read_before = started - timedelta(hours=max_age) if max_age > 0 else None
