@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.documents import doc_or_404, seller_of_doc
 from sandbox.http import (
     ApiError,
     Ctx,
@@ -331,19 +332,13 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_issue(state: State, *, issue_id: str, seller_id: str | None = None) -> dict[str, Any]:
-    doc = state.store.doc_get(kind=KIND, id_=issue_id, seller_id=seller_id)
-    if doc is None:
-        raise ApiError(404, "NOT_FOUND", f"Issue {issue_id} not found", path="issueId")
-    return doc
+    return doc_or_404(
+        state, kind=KIND, id_=issue_id, seller_id=seller_id, what="Issue", path="issueId"
+    )
 
 
 def seller_of_issue(state: State, issue_id: str) -> str:
-    seller = state.store.scalar(
-        "SELECT seller_id FROM documents WHERE kind = ? AND id = ?", (KIND, issue_id)
-    )
-    if seller is None:
-        raise ApiError(404, "NOT_FOUND", f"Issue {issue_id} not found")
-    return str(seller)
+    return seller_of_doc(state, kind=KIND, id_=issue_id, what="Issue")
 
 
 def set_status(state: State, *, issue_id: str, status: str) -> dict[str, Any]:

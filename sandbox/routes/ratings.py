@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.documents import doc_or_404, seller_of_doc
 from sandbox.http import (
     BETA,
     ApiError,
@@ -151,19 +152,13 @@ def save_rating(state: State, *, seller_id: str, doc: dict[str, Any]) -> None:
 
 
 def load_rating(state: State, *, rating_id_: str, seller_id: str | None = None) -> dict[str, Any]:
-    doc = state.store.doc_get(kind=KIND, id_=rating_id_, seller_id=seller_id)
-    if doc is None:
-        raise ApiError(404, "NOT_FOUND", f"Rating {rating_id_} not found", path="ratingId")
-    return doc
+    return doc_or_404(
+        state, kind=KIND, id_=rating_id_, seller_id=seller_id, what="Rating", path="ratingId"
+    )
 
 
 def seller_of_rating(state: State, rating_id_: str) -> str:
-    seller = state.store.scalar(
-        "SELECT seller_id FROM documents WHERE kind = ? AND id = ?", (KIND, rating_id_)
-    )
-    if seller is None:
-        raise ApiError(404, "NOT_FOUND", f"Rating {rating_id_} not found")
-    return str(seller)
+    return seller_of_doc(state, kind=KIND, id_=rating_id_, what="Rating")
 
 
 def random_rateable_order(state: State, *, seller_id: str) -> dict[str, Any]:
