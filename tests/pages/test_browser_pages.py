@@ -173,3 +173,18 @@ def test_revision_conflict_shows_what_changed_and_overwrites_nothing(
     page.get_by_test_id("cancel-change").click()
     expect(page.get_by_test_id("fulfillment-status")).to_have_text("Wstrzymane")
     assert _allegro_order(api, order)["fulfillment"]["status"] == "SUSPENDED"
+
+
+def test_unreachable_offer_images_are_hidden_not_broken(
+    live_server: Any, browser_login: Any, viewer: Any, shop: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_login(viewer)
+    # Allegro's image CDN unreachable (this route wins over the fixture's local pixel).
+    page.route("https://a.allegroimg.com/**", lambda route: route.abort("internetdisconnected"))
+    page.goto(f"{live_server.url}/offers/")
+    thumbs = page.locator("td.thumb img")
+    expect(thumbs.first).to_be_hidden()
+    thumbs.last.scroll_into_view_if_needed()  # lazy images load (and fail) when near the view
+    expect(thumbs.last).to_be_hidden()
