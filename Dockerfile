@@ -19,6 +19,7 @@ COPY orders ./orders
 COPY shipping ./shipping
 COPY aftersales ./aftersales
 COPY mirror ./mirror
+COPY jobs ./jobs
 COPY allegro ./allegro
 COPY sandbox ./sandbox
 COPY templates ./templates

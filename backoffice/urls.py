@@ -27,4 +27,5 @@ urlpatterns = [
     path("shipping/", include("shipping.urls")),
     path("after-sales/", include("aftersales.urls")),
     path("mirror/", include("mirror.urls")),
+    path("jobs/", include("jobs.urls")),
 ]

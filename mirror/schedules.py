@@ -18,6 +18,7 @@ class Entry:
     resource: str
     every_seconds: int | None = None
     crontab: tuple[str, str] | None = None  # (minute, hour), Europe/Warsaw
+    task: str = TASK
 
 
 ENTRIES = (
@@ -28,6 +29,8 @@ ENTRIES = (
     Entry("mirror: disputes", Resource.ISSUES, every_seconds=300),
     Entry("mirror: return policies", Resource.RETURN_POLICIES, every_seconds=3600),
     Entry("mirror: nightly reconciliation", Resource.RECONCILIATION, crontab=("15", "3")),
+    # Staff jobs whose queued message was lost (broker flush, worker restart) are woken here.
+    Entry("jobs: resume stalled jobs", "", every_seconds=60, task="jobs.tasks.jobs_resume"),
 )
 
 
@@ -57,7 +60,10 @@ def schedules_setup() -> list[PeriodicTask]:
             )
         tasks.append(
             PeriodicTask.objects.create(
-                name=entry.name, task=TASK, args=json.dumps([str(entry.resource)]), **kwargs
+                name=entry.name,
+                task=entry.task,
+                args=json.dumps([str(entry.resource)] if entry.resource else []),
+                **kwargs,
             )
         )
     return tasks

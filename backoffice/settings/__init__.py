@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "shipping",
     "aftersales",
     "mirror",
+    "jobs",
 ]
 
 MIDDLEWARE = [
