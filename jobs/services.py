@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -86,13 +87,18 @@ def job_create(
     return job
 
 
-def job_enqueue(*, job: Job, countdown: float | None = None) -> None:
-    from jobs.tasks import job_run
+RUN_TASK = "jobs.tasks.job_run"
 
-    if countdown:
-        job_run.apply_async((str(job.pk),), countdown=countdown)
-    else:
-        job_run.delay(str(job.pk))
+
+def job_enqueue(*, job: Job, countdown: float | None = None) -> None:
+    """Hand the job to a worker once the surrounding transaction commits (by task name, so the
+    services never import the task module that imports them)."""
+    job_id = str(job.pk)
+
+    def send() -> None:
+        current_app.send_task(RUN_TASK, args=[job_id], countdown=countdown or None)
+
+    transaction.on_commit(send)
 
 
 def job_lease(*, job_id: str) -> Job | None:
