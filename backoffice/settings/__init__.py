@@ -140,6 +140,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL: str | None = secret("REDIS_URL") or None
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT: str | None = None
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
     CACHES = {
         "default": {
@@ -153,6 +154,9 @@ else:
     for _sub in ("queue", "processed", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport with atomic writes and claims (backoffice/broker.py): the
+    # stock one can hand the worker a half-written message.
+    CELERY_BROKER_TRANSPORT = "backoffice.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
