@@ -29,7 +29,7 @@ with psycopg.connect(admin, autocommit=True) as conn:
 endef
 export ENSURE_DB
 
-.PHONY: help venv demo test lint typecheck messages compile-messages services chromium checks pytest bench
+.PHONY: help venv demo test lint typecheck messages compile-messages services chromium checks pytest bench spec
 
 help:
 	@echo "make demo   - run the back-office at http://127.0.0.1:8000 (SQLite + embedded broker by default)"
@@ -96,6 +96,11 @@ compile-messages: venv
 		$(PY) manage.py compilemessages --ignore='.venv/*' >/dev/null; \
 	else echo "gettext (msgfmt) not installed: using the committed .mo files"; fi
 
+# --- Allegro's OpenAPI spec (never committed): ALLEGRO_OPENAPI_PATH, else ../shared/allegro/,
+# else Allegro's published spec downloaded into var/ with its sha256 (sandbox/spec.py) ---------
+spec: venv
+	@$(PY) -m sandbox spec
+
 # --- checks ----------------------------------------------------------------------------------
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -109,11 +114,11 @@ checks: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(PY) manage.py makemigrations --check --dry-run
 
-pytest: venv services chromium compile-messages
+pytest: venv services chromium compile-messages spec
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-test: venv services chromium compile-messages lint typecheck checks pytest
+test: venv spec services chromium compile-messages lint typecheck checks pytest
 
 bench: venv services
 	@if ls bench/*.py >/dev/null 2>&1; then \

@@ -58,9 +58,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sandbox.app import create_app
+    from sandbox.spec import SpecUnavailable, spec_resolve
     from sandbox.state import State
 
     config = build_config(args)
+    if config.validate:
+        try:
+            config.spec_path = spec_resolve()
+        except SpecUnavailable as exc:
+            print(f"simulator: refusing to start with --validate: {exc}", file=sys.stderr)
+            return 2
+        from sandbox.validation import SpecValidator
+
+        SpecValidator.fatal_load_errors = True
     state = State.open(config)
     if args.fault:
         state.faults.update(fault_updates(args.fault))
@@ -77,6 +87,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
     )
+    return 0
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    """Find (or download) Allegro's spec and print its path (``make spec``)."""
+    from sandbox.spec import SpecUnavailable, spec_resolve
+
+    try:
+        print(spec_resolve(download=not args.no_download))
+    except SpecUnavailable as exc:
+        print(f"spec: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -207,6 +229,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
+
+    spec = sub.add_parser(
+        "spec",
+        help="find Allegro's OpenAPI spec (ALLEGRO_OPENAPI_PATH, ../shared, var/) or download it",
+    )
+    spec.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    spec.set_defaults(func=cmd_spec)
 
     seed = sub.add_parser("seed", help="build deterministic data in the data dir")
     seed.add_argument("--data-dir", default="var/sandbox")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import orjson
 
+from sandbox.spec import CACHED_SPEC, spec_locate
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPEC = REPO_ROOT / ".." / "shared" / "allegro" / "openapi.yaml"
 
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"
@@ -58,11 +59,9 @@ def default_clients() -> list[ClientApp]:
 
 
 def spec_path() -> Path:
-    raw = os.environ.get("ALLEGRO_OPENAPI_PATH")
-    if raw:
-        path = Path(raw)
-        return path if path.is_absolute() else (REPO_ROOT / path).resolve()
-    return DEFAULT_SPEC.resolve()
+    """The spec found without downloading (sandbox/spec.py); ``serve --validate`` resolves and
+    checks it (downloading it if need be) before it starts."""
+    return spec_locate() or CACHED_SPEC
 
 
 SETTINGS = (

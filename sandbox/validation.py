@@ -1,17 +1,21 @@
 """Spec validation of every request received and response sent (openapi-core 0.23).
 
-The spec is read once per process from ``ALLEGRO_OPENAPI_PATH`` (loading takes about a second,
-so ``SpecValidator.start`` loads it on a background thread while the server boots).
-Allegro's vendor media types are registered as JSON.
+The spec is found by ``sandbox/spec.py`` (``ALLEGRO_OPENAPI_PATH``, ``../shared``, or a copy
+downloaded into ``var/``) and read once per process (loading takes seconds, so
+``SpecValidator.start`` loads it on a background thread while the server boots). A server that
+cannot load it stops (``SpecValidator.fatal_load_errors``, set by ``serve --validate``) rather
+than answering every request with 500. Allegro's vendor media types are registered as JSON.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from openapi_core import Config, OpenAPI
@@ -119,6 +123,9 @@ def describe(exc: BaseException) -> str:
 
 
 class SpecValidator:
+    # The simulator's server sets this: a spec that cannot be loaded ends the process.
+    fatal_load_errors: ClassVar[bool] = False
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._ready = threading.Event()
@@ -133,6 +140,14 @@ class SpecValidator:
             self._api = load_openapi(self.path)
         except BaseException as exc:  # surfaced on first use
             self._error = exc
+            if self.fatal_load_errors:
+                print(
+                    f"simulator: cannot load Allegro's OpenAPI spec at {self.path}: "
+                    f"{short(exc)}; stopping (--validate needs a readable spec).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                os._exit(2)
         finally:
             self._ready.set()
 
