@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,6 +21,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import account_delete
+from backoffice.changes import audit_action_label, audit_changes
 
 
 class AccountGrantInline(admin.TabularInline[AccountGrant, User]):
@@ -105,10 +107,44 @@ class AccountGrantAdmin(admin.ModelAdmin[AccountGrant]):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(admin.ModelAdmin[AuditLogEntry]):
-    list_display = ("created_at", "actor", "account", "action", "target", "allegro_trace_id")
+    list_display = ("created_at", "actor", "account", "action_label", "target", "allegro_trace_id")
     list_filter = ("action", "account")
     search_fields = ("action", "target", "allegro_trace_id")
     date_hierarchy = "created_at"
+    # Read-only: the readable changes first, Allegro's raw before/after documents below them.
+    fields = readonly_fields = (
+        "created_at",
+        "actor",
+        "account",
+        "action_label",
+        "action",
+        "target",
+        "changes",
+        "allegro_trace_id",
+        "before",
+        "after",
+    )
+
+    @admin.display(description=gettext_lazy("action"), ordering="action")
+    def action_label(self, obj: AuditLogEntry) -> str:
+        return audit_action_label(obj.action)
+
+    @admin.display(description=gettext_lazy("changes (before → after)"))
+    def changes(self, obj: AuditLogEntry) -> str:
+        rows = audit_changes(action=obj.action, before=obj.before, after=obj.after)
+        if not rows:
+            return "—"
+        return format_html(
+            '<ul class="changes">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (row.field, f"{row.before} → {row.after}" if row.changed else row.after)
+                    for row in rows
+                ),
+            ),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from allegro.client import AllegroClient
 from allegro.governor import Governor, GovernorLimits, LocalGovernor, RateGovernor
-from mirror.flows.common import setting
+from mirror.passes import setting
 
 SHIPMENT_READS = "GET /order/checkout-forms/{id}/shipments"
 SPEC_SHIPMENT_READS_PER_SECOND = 50

@@ -7,7 +7,6 @@ Tasks (``mirror.tasks``) call :func:`sync_run`; the linking flow calls
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from enum import StrEnum
 
 from django.db import transaction
@@ -15,15 +14,14 @@ from django.db import transaction
 from accounts.models import AllegroAccount
 from accounts.services import allegro_client_for
 from allegro.client import AllegroClient
-from mirror.flows import aftersales, offer_details, offers, orders
-from mirror.flows.common import Deadline, setting
 from mirror.locks import sync_lock
 from mirror.models import Resource, SyncStatus
+from mirror.passes import Deadline, setting
 from mirror.progress import record_error, run_begin, run_end, state_for
+from mirror.registry import pass_for
 
 log = logging.getLogger(__name__)
 
-Flow = Callable[..., bool]
 INITIAL_RESOURCES = (
     Resource.OFFERS,
     Resource.ORDERS,
@@ -52,24 +50,6 @@ class Outcome(StrEnum):
     LOCKED = "locked"  # another run of the same (account, resource) holds the lock
 
 
-def _reconcile(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
-    orders.reconcile(account=account, client=client)
-    return True
-
-
-FLOWS: dict[str, Flow] = {
-    Resource.OFFERS: offers.full_pass,
-    Resource.OFFER_EVENTS: offers.events_pass,
-    Resource.OFFER_DETAILS: offer_details.details_pass,
-    Resource.ORDERS: orders.initial_pass,
-    Resource.ORDER_EVENTS: orders.events_pass,
-    Resource.RATINGS: aftersales.ratings_pass,
-    Resource.ISSUES: aftersales.issues_pass,
-    Resource.RETURN_POLICIES: aftersales.return_policies_pass,
-    Resource.RECONCILIATION: _reconcile,
-}
-
-
 def sync_run(
     *,
     account: AllegroAccount,
@@ -82,7 +62,7 @@ def sync_run(
     Allegro errors propagate (the task decides: retry transient, record permanent) after being
     recorded on the ``SyncState`` and in the run log.
     """
-    flow = FLOWS[resource]
+    flow = pass_for(resource)
     seconds = (
         slice_seconds if slice_seconds is not None else setting("MIRROR_TASK_SLICE_SECONDS", 150)
     )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import AllegroAccount, Role
 from accounts.services import account_require_role, allegro_client_for, audit_log
@@ -28,6 +29,7 @@ from allegro import errors
 from allegro.api import offers as offers_api
 from allegro.api._base import Money
 from allegro.client import AllegroClient
+from backoffice.labels import decimal_or_none, number_text, status_label
 from offers.forms import marketplace_price_field
 from offers.models import Offer
 from offers.selectors import offer_marketplace_prices, offer_target
@@ -471,6 +473,11 @@ def bulk_job_create(
                 "title": offer.name,
                 "status": "PENDING",
                 "message": "",
+                # What the mirror held before, and (once Allegro answered) after: the report
+                # shows old → new per offer.
+                "currency": offer.price_currency or currency,
+                "before": _bulk_values(offer),
+                "after": None,
             }
     job = {
         "id": job_id,
@@ -611,6 +618,7 @@ def _run_chunk(
             row.update(status="FAIL", message=_task_message(task))
     if succeeded:
         offers_refresh(account=account, client=client, allegro_ids=succeeded)
+    _record_after(job, account=account, ids=chunk["ids"])
     audit_log(
         actor=_actor(job["user"]),
         account=account,
@@ -622,6 +630,107 @@ def _run_chunk(
     )
     chunk["state"] = "done"
     job["processed"] += len(chunk["ids"])
+
+
+def _bulk_values(offer: Offer) -> dict[str, Any]:
+    return {
+        "price": None if offer.price_amount is None else f"{offer.price_amount:.2f}",
+        "stock": offer.stock_available,
+        "status": offer.status,
+    }
+
+
+def _record_after(job: dict[str, Any], *, account: AllegroAccount, ids: Sequence[str]) -> None:
+    """The mirror's price / stock / status of the chunk's offers after Allegro's answer."""
+    fields = ("allegro_id", "price_amount", "stock_available", "status")
+    for offer in Offer.objects.filter(account=account, allegro_id__in=list(ids)).only(*fields):
+        row = job["rows"].get(f"{account.pk}:{offer.allegro_id}")
+        if row is not None:
+            row["after"] = _bulk_values(offer)
+
+
+BULK_TITLES = {
+    "price_set": gettext_lazy("Price = %(value)s"),
+    "price_increase": gettext_lazy("Price +%(value)s"),
+    "price_decrease": gettext_lazy("Price -%(value)s"),
+    "price_increase_pct": gettext_lazy("Price +%(value)s%%"),
+    "price_decrease_pct": gettext_lazy("Price -%(value)s%%"),
+    "stock_set": gettext_lazy("Stock = %(value)s"),
+    "stock_add": gettext_lazy("Stock +%(value)s"),
+    "stock_subtract": gettext_lazy("Stock -%(value)s"),
+    "activate": gettext_lazy("Offers activated"),
+    "end": gettext_lazy("Offers ended"),
+}
+
+
+def bulk_job_title(*, action: str, value: str | Decimal | None) -> str:
+    """What a bulk job does, in the interface language: "Cena +10 %", "Stan = 5"."""
+    amount = decimal_or_none(value)
+    if action == "stock_add" and amount is not None and amount < 0:
+        action, amount = "stock_subtract", -amount
+    template = BULK_TITLES.get(action)
+    if template is None:
+        return action
+    text = str(template)
+    if "%(value)s" not in text:
+        return text
+    decimals = 2 if action in ("price_set", "price_increase", "price_decrease") else None
+    shown = "—" if amount is None else number_text(amount, decimals=decimals)
+    return text % {"value": shown}
+
+
+def bulk_job_kind(job: Mapping[str, Any]) -> offers_api.CommandKind:
+    """``price``, ``quantity`` or ``publication``: which old → new values the report shows."""
+    return _kind_of(job["action"])
+
+
+def _side(row: Mapping[str, Any], side: str, key: str) -> Any:
+    values = row.get(side)
+    return values.get(key) if isinstance(values, Mapping) else None
+
+
+def bulk_job_report(*, job: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The report's header and rows as text in the active language (for the CSV export):
+    translated headers and results, numbers in the locale's format, old → new per offer."""
+    kind = bulk_job_kind(job)
+    header = [_("Account"), _("Offer id"), _("Title")]
+    if kind == "price":
+        header += [_("Price before"), _("Price after"), _("Currency")]
+    elif kind == "quantity":
+        header += [_("Stock before"), _("Stock after")]
+    else:
+        header += [_("Status before"), _("Status after")]
+    header += [_("Result"), _("Allegro's message")]
+    rows = []
+    for row in job["rows"].values():
+        line = [str(row["account"]), str(row["offer_id"]), str(row["title"])]
+        if kind == "price":
+            line += [
+                _number_cell(_side(row, "before", "price"), decimals=2),
+                _number_cell(_side(row, "after", "price"), decimals=2),
+                str(row.get("currency") or ""),
+            ]
+        elif kind == "quantity":
+            line += [
+                _number_cell(_side(row, "before", "stock"), decimals=0),
+                _number_cell(_side(row, "after", "stock"), decimals=0),
+            ]
+        else:
+            line += [
+                _status_cell(_side(row, "before", "status")),
+                _status_cell(_side(row, "after", "status")),
+            ]
+        line += [status_label("bulk_result", row["status"]), str(row["message"] or "")]
+        rows.append(line)
+    return header, rows
+
+
+def _number_cell(value: Any, *, decimals: int) -> str:
+    return "" if decimal_or_none(value) is None else number_text(value, decimals=decimals)
+
+
+def _status_cell(value: Any) -> str:
+    return "" if not value else status_label("offer", value)
 
 
 def _mark_rows(

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,6 +43,9 @@ from offers.services import (
     EditOutcome,
     bulk_job_create,
     bulk_job_get,
+    bulk_job_kind,
+    bulk_job_report,
+    bulk_job_title,
     offer_edit,
     offer_operation_check,
     offer_set_publication,
@@ -213,7 +217,15 @@ def _bulk_selection(request: HtmxHttpRequest, form: BulkActionForm) -> list[Offe
         qs = offers_by_pks_for_user(user=request.user, pks=form.cleaned_data["offers"])
     return list(
         qs.select_related("account").only(
-            "id", "account", "allegro_id", "name", "price_currency", "account__login"
+            "id",
+            "account",
+            "allegro_id",
+            "name",
+            "price_amount",
+            "price_currency",
+            "stock_available",
+            "status",
+            "account__login",
         )[:20_000]
     )
 
@@ -260,29 +272,37 @@ def bulk_job(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
         "pending": sum(1 for r in rows if r["status"] == "PENDING"),
     }
     percent = int(100 * job["processed"] / job["total"]) if job["total"] else 100
-    context = {"job": job, "rows": rows, "summary": summary, "percent": percent}
+    context = {
+        "job": job,
+        "title": bulk_job_title(action=job["action"], value=job["value"]),
+        "kind": bulk_job_kind(job),
+        "rows": rows,
+        "summary": summary,
+        "percent": percent,
+    }
     template = "offers/bulk_job.html#progress" if request.htmx else "offers/bulk_job.html"
     return render(request, template, context)
 
 
 @require_GET
 def bulk_job_csv(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    """The report in the interface language: translated headers and results, numbers in the
+    locale's format. Where the decimal separator is a comma (Polish) the columns are separated by
+    semicolons, as spreadsheets set to that locale expect; a BOM tells them it is UTF-8."""
     job = _job_or_404(request, job_id)
+    header, rows = bulk_job_report(job=job)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bulk-{job["id"]}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["account", "offer_id", "title", "status", "message"])
-    for row in job["rows"].values():
-        writer.writerow(
-            [
-                row["account"],
-                row["offer_id"],
-                _csv_safe(row["title"]),
-                row["status"],
-                row["message"],
-            ]
-        )
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=csv_delimiter())
+    writer.writerow(header)
+    for line in rows:
+        writer.writerow([_csv_safe(cell) for cell in line])
     return response
+
+
+def csv_delimiter() -> str:
+    return ";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ","
 
 
 def _csv_safe(value: str) -> str:

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from mirror.models import Resource
+        from mirror.registry import register
+        from orders import flows
+
+        register(Resource.ORDERS, flows.initial_pass)
+        register(Resource.ORDER_EVENTS, flows.events_pass)
+        register(Resource.RECONCILIATION, flows.reconcile_pass)

@@ -8,6 +8,7 @@ from typing import Any
 
 from allegro.errors import UnexpectedResponse
 from allegro.transport import ApiResponse
+from allegro.values import dig as dig
 
 JsonDict = dict[str, Any]
 
@@ -47,15 +48,6 @@ def body(response: ApiResponse) -> JsonDict:
             status=response.status,
             trace_id=response.trace_id,
         )
-    return data
-
-
-def dig(data: Any, *path: str) -> Any:
-    """``data[a][b]...`` or ``None`` when any step is missing."""
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
     return data
 
 

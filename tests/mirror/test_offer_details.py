@@ -138,12 +138,12 @@ def test_a_failed_run_keeps_what_it_committed_and_the_next_run_resumes(
     linked: Any, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from allegro import errors
-    from mirror.flows import offer_details
     from mirror.models import SyncState, SyncStatus
     from mirror.services import sync_run
+    from offers import flows
     from offers.models import Offer
 
-    monkeypatch.setattr(offer_details, "CHUNK", 5)
+    monkeypatch.setattr(flows, "DETAILS_CHUNK", 5)
     drive(linked, "offers")
     offers = Offer.objects.filter(account=linked)
     failing = offers.order_by("id")[12].allegro_id  # in the third chunk of five
@@ -244,9 +244,9 @@ def test_the_pass_queries_grow_with_chunks_not_offers(
     django_assert_max_num_queries: Any,
     chunk: int,
 ) -> None:
-    from mirror.flows import offer_details
+    from offers import flows
 
-    monkeypatch.setattr(offer_details, "CHUNK", chunk)
+    monkeypatch.setattr(flows, "DETAILS_CHUNK", chunk)
     drive(linked, "offers")
     chunks = -(-30 // chunk)
     with django_assert_max_num_queries(30 + 7 * chunks):  # 30 offers: 6 chunks of 5, or 1

@@ -81,7 +81,7 @@ def test_edit_a_price_and_read_it_back_from_allegro(
     expect(page.locator("#messages")).to_contain_text("Zapisano")
     expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123.45")
     assert _allegro_offer(api, offer)["sellingMode"]["price"]["amount"] == "123.45"
-    expect(page.get_by_test_id("audit-trail")).to_contain_text("offer.edited")
+    expect(page.get_by_test_id("audit-trail")).to_contain_text("Oferta zmieniona na Allegro")
 
     # a title Allegro would refuse never leaves the page (HTMX swaps the form with the error)
     page.fill("#id_title", "Za krótki")
@@ -111,9 +111,11 @@ def test_bulk_price_change_on_50_offers_with_report(
     csv_url = page.get_by_test_id("bulk-csv").get_attribute("href")
     report = page.request.get(f"{live_server.url}{csv_url}")
     lines = report.text().strip().splitlines()
-    assert lines[0] == "account,offer_id,title,status,message"
+    assert lines[0].lstrip("\ufeff") == (
+        "Konto;Id oferty;Tytuł;Cena przed;Cena po;Waluta;Wynik;Komunikat Allegro"
+    )
     assert len(lines) == 51
-    assert all(",SUCCESS," in line for line in lines[1:])
+    assert all(";49,90;PLN;Udało się;" in line for line in lines[1:])
 
     cheapest = Offer.objects.filter(account=shop).order_by("price_amount", "id")
     assert cheapest.filter(price_amount=Decimal("49.90")).count() >= 50

@@ -284,9 +284,10 @@ def test_bulk_price_split_into_commands_with_report_and_csv(
     page = client.get(reverse("offers:bulk_job", args=[job["id"]])).content.decode()
     assert page.count('data-testid="bulk-row"') == 50
     report = client.get(reverse("offers:bulk_job_csv", args=[job["id"]]))
-    rows = list(csv.DictReader(io.StringIO(report.content.decode())))
+    # Polish interface: Polish headers and results, semicolons (the decimal separator is a comma)
+    rows = list(csv.DictReader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 50
-    assert {r["status"] for r in rows} == {"SUCCESS"}
+    assert {r["Wynik"] for r in rows} == {"Udało się"}
 
     # running the job again (a redelivered task) sends nothing new
     sim_stats(clear=True)

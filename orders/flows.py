@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -28,9 +28,9 @@ from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
 from mirror.fetching import settle
-from mirror.flows.common import Deadline, Page, offset_pages, setting, workers
 from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncStatus
+from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
 from offers.sync import parse_time
 from orders.models import Order
@@ -52,11 +52,6 @@ log = logging.getLogger(__name__)
 PAGE = 100
 EVENTS_PAGE = 100
 Doc = dict[str, Any]
-
-
-def iso(moment: datetime) -> str:
-    """Allegro's date-time form (UTC, milliseconds, ``Z``)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def quarantine_after() -> int:
@@ -597,3 +592,9 @@ def _tracking_differs(
         for k, items in shipments.items()
         if have[k] != {(str(i.get("id") or ""), str(i.get("waybill") or "")) for i in items}
     }
+
+
+def reconcile_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
+    """The nightly reconciliation as a pass of the mirror (one run, never sliced)."""
+    reconcile(account=account, client=client)
+    return True

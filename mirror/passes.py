@@ -1,10 +1,12 @@
-"""Pieces shared by the flows: settings, deadlines, offset passes with requests in flight."""
+"""What every domain's sync passes share: settings, deadlines, Allegro's time format, offset
+passes with requests in flight."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
@@ -16,6 +18,11 @@ P = TypeVar("P")
 
 def setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
+
+
+def iso(moment: datetime) -> str:
+    """Allegro's date-time form (UTC, milliseconds, ``Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def workers() -> int:

@@ -27,9 +27,8 @@ from allegro.api import ratings as ratings_api
 from allegro.api import return_policies as policies_api
 from allegro.client import AllegroClient
 from mirror.fetching import in_order, settle
-from mirror.flows.common import Deadline, setting, workers
-from mirror.flows.orders import iso
 from mirror.models import Resource
+from mirror.passes import Deadline, iso, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
 from offers.sync import parse_time
 

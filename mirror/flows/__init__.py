@@ -1,1 +1,0 @@
-"""Per-resource sync flows: fetch through ``allegro.api``, write through ``<app>/sync.py``."""
