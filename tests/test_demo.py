@@ -2,7 +2,10 @@
 command, end to end. It starts the simulator, the web server and a Celery worker, links the two
 demo sellers through the real OAuth flow, and the worker mirrors their data into SQLite. Then a
 newcomer, in Chromium, does the daily actions: a bulk price change (run by the demo's worker),
-an offer price edit, and a tracking number that also marks an order sent."""
+an offer price edit, and a tracking number that also marks an order sent. Then the demo is
+stopped with SIGTERM, started again on the same ``var/`` (the sign-in from the first run still
+works), and stopped with SIGINT (Ctrl-C): each time its ports are free again and none of its
+processes is left."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import pytest
 from django.conf import settings
 
 from accounts.demo import _signed_in_client
-from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD
+from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, port_is_free
 
 REPO = Path(settings.BASE_DIR)
 PIXEL = base64.b64decode("R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==")
@@ -112,19 +115,8 @@ def _newcomer_actions(page: Any, base: str) -> None:
     expect(page.get_by_test_id("fulfillment-status")).to_have_text("Wysłane")
 
 
-@pytest.mark.slow
-@pytest.mark.browser
-def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
-    tmp_path: Path, page: Any
-) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
-    env.update(
-        BACKOFFICE_VAR_DIR=str(tmp_path / "var"),
-        DJANGO_SETTINGS_MODULE="backoffice.settings",
-        DEMO_SIMULATOR_PORT=str(_free_port()),
-        PYTHONUNBUFFERED="1",
-    )
-    port = _free_port()
+def _start_demo(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str], list[str]]:
+    """``manage.py demo`` until it says "Press Ctrl-C"; returns it and what it printed."""
     demo = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port)],
         cwd=REPO,
@@ -139,12 +131,72 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
     seen: list[str] = []
     try:
         _wait_for_line(lines, "Press Ctrl-C", 240, seen)
+    except BaseException:
+        _kill(demo)
+        raise
+    return demo, seen
+
+
+def _kill(demo: subprocess.Popen[str]) -> None:
+    if demo.poll() is None:
+        os.killpg(demo.pid, signal.SIGKILL)
+        demo.wait()
+
+
+def _demo_processes(marker: str) -> list[str]:
+    """Processes whose environment names this test's var dir: the demo and everything it ran."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if f"BACKOFFICE_VAR_DIR={marker}".encode() in environ.split(b"\0"):
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+def _stop_and_check(
+    demo: subprocess.Popen[str], how: signal.Signals, marker: str, ports: list[int]
+) -> None:
+    """The demo stops by itself on ``how``; then its ports are free and nothing of it is left."""
+    demo.send_signal(how)
+    try:
+        code = demo.wait(timeout=60)
+    finally:
+        _kill(demo)
+    assert code == 0, f"the demo ended with {code} after {how.name}"
+    assert _demo_processes(marker) == []
+    assert [p for p in ports if not port_is_free("127.0.0.1", p)] == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
+    tmp_path: Path, page: Any
+) -> None:
+    var_dir = str(tmp_path / "var")
+    simulator_port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    env.update(
+        BACKOFFICE_VAR_DIR=var_dir,
+        DJANGO_SETTINGS_MODULE="backoffice.settings",
+        DEMO_SIMULATOR_PORT=str(simulator_port),
+        PYTHONUNBUFFERED="1",
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    demo, seen = _start_demo(env, port)
+    try:
         printed = "".join(seen)
         assert f"{DEMO_EMAIL} / {DEMO_PASSWORD}" in printed
         assert "Linked Allegro accounts (simulator): 2 of 2" in printed
 
-        base = f"http://127.0.0.1:{port}"
         http = _signed_in_client(base, DEMO_EMAIL, DEMO_PASSWORD)
+        session = http.cookies["sessionid"]
         try:
             # The worker mirrors both sellers' orders and offers into SQLite.
             orders = _poll(http, "/orders/", re.compile(r'data-testid="order-row"'), 180)
@@ -165,16 +217,21 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
         finally:
             http.close()
         _newcomer_actions(page, base)
-    finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGTERM)  # the demo stops its children cleanly on SIGTERM
-            try:
-                demo.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(demo.pid, signal.SIGKILL)
-                demo.wait()
-    # Nothing it started is left running.
-    leftovers = subprocess.run(
-        ["pgrep", "-f", str(tmp_path / "var")], capture_output=True, text=True, check=False
-    )
-    assert leftovers.stdout.strip() == "", leftovers.stdout
+    except BaseException:
+        _kill(demo)
+        raise
+    # SIGTERM (what `make` sends its child when it is terminated) stops everything.
+    _stop_and_check(demo, signal.SIGTERM, var_dir, [port, simulator_port])
+
+    # A restart on the same var/: the sign-in of the first run still holds.
+    demo, _ = _start_demo(env, port)
+    try:
+        with httpx.Client(base_url=base, cookies={"sessionid": session}, timeout=60) as again:
+            dashboard = again.get("/")
+            assert dashboard.status_code == 200, dashboard.headers.get("location")
+            assert again.get("/orders/").status_code == 200
+    except BaseException:
+        _kill(demo)
+        raise
+    # Ctrl-C in a terminal sends SIGINT; the demo forwards a stop to every child.
+    _stop_and_check(demo, signal.SIGINT, var_dir, [port, simulator_port])

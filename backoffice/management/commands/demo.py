@@ -1,15 +1,25 @@
 """``manage.py demo``: everything ``make demo`` needs, in one process.
 
-Runs a list of steps, then waits on the child processes the steps started (the web server and a
-Celery worker with beat) and stops them cleanly on Ctrl-C. Later work adds steps to ``STEPS``
-(start the Allegro simulator, seed it, link accounts): each step is a function taking the
+Runs a list of steps, then waits on the child processes the steps started (the Allegro
+simulator, the web server and a Celery worker with beat). Each step is a function taking the
 :class:`DemoContext`, and may call ``ctx.spawn`` to start a child process.
+
+Stopping: every child runs in its own process group (so a terminal's Ctrl-C reaches only this
+command, once). From the first step on, SIGINT, SIGTERM and SIGHUP stop the demo: each child's
+leader gets SIGTERM (the Celery worker then shuts down warm and puts back the messages it had not
+started), and a group still alive after ``STOP_TIMEOUT`` seconds, or when a second signal
+arrives, is killed with SIGKILL. Once a leader has exited, whatever is left in its group (pool
+processes, embedded beat) is killed too, so no child outlives the demo. On Linux each leader also
+gets SIGTERM if this process dies without cleaning up (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,12 +29,31 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import step_link_accounts, step_simulator
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "allegro-demo-2026"
+STOP_TIMEOUT = 20.0  # seconds a child gets to stop after SIGTERM before SIGKILL
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopDemo(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT/SIGTERM/SIGHUP."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise StopDemo(signal.Signals(signum).name)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the demo process dies (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -42,7 +71,11 @@ class DemoContext:
         """Start a child in its own process group so Ctrl-C is handled by us, once."""
         self.say(f"starting {name}: {' '.join(argv)}")
         process = subprocess.Popen(  # noqa: S603 - argv built from our own constants
-            argv, env=self.env, cwd=settings.BASE_DIR, start_new_session=True
+            argv,
+            env=self.env,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self.children.append((name, process))
         return process
@@ -67,14 +100,34 @@ def step_demo_staff(ctx: DemoContext) -> None:
     user.is_staff = True
     user.is_superuser = True
     user.is_active = True
-    user.set_password(ctx.options["password"])
+    # Only when it changed: a new password hash would sign out every session of the demo staff
+    # (Django ties sessions to it), and a restart must keep people signed in.
+    if not user.check_password(ctx.options["password"]):
+        user.set_password(ctx.options["password"])
     user.save()
     ctx.notes.append(f"Demo staff sign-in: {email} / {ctx.options['password']}")
     ctx.say(("created" if created else "updated") + f" demo staff {email}")
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (as runserver binds: SO_REUSEADDR)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError:
+            return False
+    return True
+
+
 def step_web(ctx: DemoContext) -> None:
     address = f"{ctx.options['host']}:{ctx.options['port']}"
+    if not port_is_free(ctx.options["host"], int(ctx.options["port"])):
+        raise CommandError(
+            f"{address} is already in use (an earlier demo still running?); "
+            "stop it or choose another port with --port."
+        )
     ctx.spawn("web", [sys.executable, "manage.py", "runserver", address, "--noreload"])
     ctx.notes.append(f"Back-office: http://{address}/")
 
@@ -115,6 +168,7 @@ class Command(BaseCommand):
         steps = STEPS
         if options["no_serve"]:
             steps = [step for step in STEPS if step not in (step_web, step_worker)]
+        previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
         try:
             for step in steps:
                 step(ctx)
@@ -125,6 +179,8 @@ class Command(BaseCommand):
             self.stdout.write("stopping…")
         finally:
             self._stop(ctx)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _announce(self, ctx: DemoContext) -> None:
         self.stdout.write("")
@@ -134,7 +190,6 @@ class Command(BaseCommand):
             self.stdout.write("Press Ctrl-C to stop.")
 
     def _wait(self, ctx: DemoContext) -> None:
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         while True:
             for name, process in ctx.children:
                 if process.poll() is not None:
@@ -143,17 +198,34 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop(self, ctx: DemoContext) -> None:
+        """SIGTERM each leader, wait up to STOP_TIMEOUT, then SIGKILL what is left of each group."""
+        hurry: list[int] = []  # a second signal while stopping: kill at once
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, lambda signum, frame: hurry.append(signum))
         for _, process in reversed(ctx.children):
             if process.poll() is None:
-                process.terminate()  # the leader shuts down its own pool/threads
-        for name, process in reversed(ctx.children):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in 15 s; killing it.")
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        running = list(reversed(ctx.children))
+        while running:
+            running = [(name, p) for name, p in running if p.poll() is None]
+            if not running:
+                break
+            if hurry or time.monotonic() > deadline:
+                for name, process in running:
+                    why = "a second signal" if hurry else f"{STOP_TIMEOUT:.0f} s"
+                    self.stderr.write(f"{name} did not stop ({why}); killing it.")
+                    _kill_group(process.pid)
+                for _, process in running:
+                    process.wait()
+                break
+            time.sleep(0.1)
+        for _, process in ctx.children:
+            _kill_group(process.pid)  # leftovers of a leader that has exited (pool, beat)
+        if ctx.children:
+            self.stdout.write("stopped.")
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
