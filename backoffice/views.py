@@ -13,14 +13,18 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import accounts_in_scope
 from backoffice.celery import app as celery_app
+from backoffice.selectors import dashboard_for
 
 logger = logging.getLogger(__name__)
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    accounts = accounts_in_scope(request=request).order_by("login", "id")
-    return render(request, "backoffice/dashboard.html", {"accounts": accounts})
+    """What needs doing today per account in view and in total, and the sync's health."""
+    board = dashboard_for(accounts=accounts_in_scope(request=request))
+    return render(
+        request, "backoffice/dashboard.html", {"board": board, "accounts": board.accounts}
+    )
 
 
 def _database_ok() -> bool:

@@ -10,6 +10,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.forms import BoundedDateField
 from offers.listing import ListFilterForm
 from offers.selectors import DEFAULT_SORT, OfferQuery
 
@@ -57,6 +58,7 @@ class OfferFilterForm(ListFilterForm):
         "price_max",
         "out_of_stock",
         "no_product",
+        "ended_since",
         "sort",
         "per_page",
     )
@@ -78,6 +80,7 @@ class OfferFilterForm(ListFilterForm):
     )
     out_of_stock = forms.BooleanField(label=_("Out of stock"), required=False)
     no_product = forms.BooleanField(label=_("Not linked to a product"), required=False)
+    ended_since = BoundedDateField(label=_("Ended or sold out since"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
     def query(self) -> OfferQuery:
@@ -91,6 +94,7 @@ class OfferFilterForm(ListFilterForm):
             price_max=data.get("price_max"),
             out_of_stock=bool(data.get("out_of_stock")),
             no_product=bool(data.get("no_product")),
+            ended_since=data.get("ended_since"),
             sort=data.get("sort") or DEFAULT_SORT,
         )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import AllegroAccount, AuditLogEntry
 from accounts.selectors import accounts_visible_to
@@ -63,7 +65,16 @@ class OfferQuery:
     price_max: Decimal | None = None
     out_of_stock: bool = False
     no_product: bool = False
+    ended_since: date | None = None  # ended or sold out since the start of that day
     sort: str = DEFAULT_SORT
+
+
+def offers_ended_since(*, since: datetime) -> Q:
+    """Offers that ended since ``since``, or are still active with nothing left to sell and
+    changed since then (Allegro ends an offer at 0, so those are about to end)."""
+    return Q(status="ENDED", ended_at__gte=since) | Q(
+        status__in=["ACTIVE", "ACTIVATING"], stock_available__lte=0, allegro_updated_at__gte=since
+    )
 
 
 def _search(qs: QuerySet[Offer], text: str) -> QuerySet[Offer]:
@@ -95,6 +106,9 @@ def offers_filtered(*, accounts: Accounts, query: OfferQuery) -> QuerySet[Offer]
         qs = qs.filter(stock_available__lte=0)
     if query.no_product:
         qs = qs.filter(product_linked=False)
+    if query.ended_since is not None:
+        since = timezone.make_aware(datetime.combine(query.ended_since, time.min))
+        qs = qs.filter(offers_ended_since(since=since))
     return qs.order_by(*SORTS.get(query.sort, SORTS[DEFAULT_SORT]))
 
 

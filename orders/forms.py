@@ -66,6 +66,9 @@ class OrderFilterForm(ListFilterForm):
         "no_tracking",
         "quarantined",
         "merged",
+        "to_ship",
+        "overdue",
+        "unpaid",
         "sort",
         "per_page",
     )
@@ -95,6 +98,9 @@ class OrderFilterForm(ListFilterForm):
     no_tracking = forms.BooleanField(label=_("No tracking number yet"), required=False)
     quarantined = forms.BooleanField(label=_("Quarantined"), required=False)
     merged = forms.BooleanField(label=_("Merged"), required=False)
+    to_ship = forms.BooleanField(label=_("To ship"), required=False)
+    overdue = forms.BooleanField(label=_("Dispatch overdue"), required=False)
+    unpaid = forms.BooleanField(label=_("Unpaid"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
     def query(self) -> OrderQuery:
@@ -111,6 +117,9 @@ class OrderFilterForm(ListFilterForm):
             no_tracking=bool(data.get("no_tracking")),
             quarantined=bool(data.get("quarantined")),
             merged=bool(data.get("merged")),
+            to_ship=bool(data.get("to_ship")),
+            overdue=bool(data.get("overdue")),
+            unpaid=bool(data.get("unpaid")),
             sort=data.get("sort") or DEFAULT_SORT,
         )
 

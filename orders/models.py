@@ -7,6 +7,19 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AllegroAccount
 
+# Paid (or cash on delivery) and not yet handed to a carrier: what the seller has to ship. The
+# dashboard counts these, the orders list filters them (``to_ship``) and a partial index keeps
+# them in dispatch-deadline order. A merged form was replaced by the one it was merged into.
+AWAITING_DISPATCH = ("NEW", "PROCESSING", "READY_FOR_SHIPMENT")
+TO_SHIP = models.Q(
+    status="READY_FOR_PROCESSING",
+    fulfillment_status__in=AWAITING_DISPATCH,
+    merged_into__isnull=True,
+)
+# Bought but not paid yet (no checkout, or checkout filled in without a payment).
+UNPAID_STATUSES = ("BOUGHT", "FILLED_IN")
+UNPAID = models.Q(status__in=UNPAID_STATUSES, merged_into__isnull=True)
+
 
 class Order(models.Model):
     """One checkout form (``GET /order/checkout-forms/{id}``)."""
@@ -45,6 +58,10 @@ class Order(models.Model):
     invoice_required = models.BooleanField(_("invoice requested"), default=False)
     message_to_seller = models.TextField(_("message to seller"), blank=True)
     bought_at = models.DateTimeField(_("bought at"), null=True, blank=True)
+    # Allegro's dispatch window (``delivery.time.dispatch``): ship no earlier than
+    # ``dispatch_from`` and no later than ``dispatch_by``.
+    dispatch_from = models.DateTimeField(_("dispatch from"), null=True, blank=True)
+    dispatch_by = models.DateTimeField(_("dispatch by"), null=True, blank=True)
     allegro_updated_at = models.DateTimeField(_("updated on Allegro"), null=True, blank=True)
     merged_into = models.ForeignKey(
         "self",
@@ -89,6 +106,14 @@ class Order(models.Model):
             models.Index(fields=["account", "buyer_login"], name="order_account_buyer"),
             models.Index(fields=["account", "buyer_email"], name="order_account_email"),
             models.Index(fields=["account", "allegro_updated_at"], name="order_account_updated"),
+            # The orders to ship by deadline: the dashboard's counts (to ship, overdue) read
+            # only this index, the shipping queue pages through it.
+            models.Index(
+                fields=["account", "dispatch_by"], name="order_to_ship", condition=TO_SHIP
+            ),
+            models.Index(
+                fields=["account"], name="order_quarantined", condition=models.Q(quarantined=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,7 +29,7 @@ from accounts.selectors import accounts_visible_to
 from offers.models import Offer
 from offers.paging import Accounts, MergedByAccount, account_filter, contains
 from offers.selectors import role_expression
-from orders.models import Order, OrderEvent, OrderLineItem, TrackingNumber
+from orders.models import TO_SHIP, UNPAID, Order, OrderEvent, OrderLineItem, TrackingNumber
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser
@@ -80,6 +80,9 @@ class OrderQuery:
     no_tracking: bool = False
     quarantined: bool = False
     merged: bool = False
+    to_ship: bool = False  # paid, not yet sent (``orders.models.TO_SHIP``)
+    overdue: bool = False  # to ship, and Allegro's dispatch deadline has passed
+    unpaid: bool = False
     sort: str = DEFAULT_SORT
 
 
@@ -155,6 +158,12 @@ def orders_filtered(*, accounts: Accounts, query: OrderQuery) -> QuerySet[Order]
         qs = qs.filter(quarantined=True)
     if query.merged:
         qs = qs.filter(merged_into__isnull=False)
+    if query.to_ship or query.overdue:
+        qs = qs.filter(TO_SHIP)
+    if query.overdue:
+        qs = qs.filter(dispatch_by__lt=timezone.now())
+    if query.unpaid:
+        qs = qs.filter(UNPAID)
     return qs.order_by(*SORTS.get(query.sort, SORTS[DEFAULT_SORT]))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import AllegroAccount
+from allegro.api.orders import DispatchWindow
 from offers.sync import parse_amount, parse_time
 from orders.models import Order, OrderEvent, OrderLineItem, TrackingNumber
 
@@ -46,6 +47,8 @@ ORDER_UPDATE_FIELDS = [
     "invoice_required",
     "message_to_seller",
     "bought_at",
+    "dispatch_from",
+    "dispatch_by",
     "allegro_updated_at",
     "merged_into",
     "merged_at",
@@ -83,6 +86,7 @@ def order_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
     delivery = doc.get("delivery") or {}
     payment = doc.get("payment") or {}
     bought = [t for t in (parse_time(li.get("boughtAt")) for li in _lines(doc)) if t]
+    dispatch = DispatchWindow.parse(doc)
     return {
         "buyer_id": _text(buyer.get("id")),
         "buyer_login": _text(buyer.get("login")),
@@ -110,6 +114,8 @@ def order_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
         "invoice_required": bool(_dig(doc, "invoice", "required")),
         "message_to_seller": _text(doc.get("messageToSeller")),
         "bought_at": min(bought) if bought else None,
+        "dispatch_from": dispatch.earliest,
+        "dispatch_by": dispatch.latest,
         "allegro_updated_at": parse_time(doc.get("updatedAt")),
         "raw": dict(doc),
     }

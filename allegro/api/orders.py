@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from allegro import paging
 from allegro.api._base import JsonDict, Money, Traced, body, dig, items, opt_str
@@ -35,6 +36,35 @@ SELLER_SETTABLE_STATUSES: tuple[FulfillmentStatus, ...] = (
 )
 
 
+def parse_instant(value: Any) -> datetime | None:
+    """An ISO 8601 date-time of a document (``...Z`` or with an offset; naive means UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchWindow:
+    """``delivery.time.dispatch``: when the seller should hand the parcel over (either end may
+    be missing, e.g. for personal pick-up)."""
+
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+    @classmethod
+    def parse(cls, checkout_form: Any) -> DispatchWindow:
+        window = dig(checkout_form, "delivery", "time", "dispatch")
+        if not isinstance(window, dict):
+            return cls()
+        return cls(
+            earliest=parse_instant(window.get("from")), latest=parse_instant(window.get("to"))
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class LineItem:
     id: str
@@ -60,6 +90,7 @@ class CheckoutForm(Traced):
     marketplace: str | None
     updated_at: str | None
     line_items: list[LineItem]
+    dispatch: DispatchWindow = DispatchWindow()
 
     @classmethod
     def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> CheckoutForm:
@@ -87,6 +118,7 @@ class CheckoutForm(Traced):
                 )
                 for li in items(data, "lineItems")
             ],
+            dispatch=DispatchWindow.parse(data),
             trace_id=trace_id,
             raw=data,
         )
