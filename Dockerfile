@@ -36,4 +36,5 @@ RUN SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=build-only \
 
 USER backoffice
 EXPOSE 8000
-CMD ["gunicorn", "backoffice.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The access log masks the OAuth callback's code/state (backoffice/gunicorn_logging.py).
+CMD ["gunicorn", "backoffice.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "backoffice.gunicorn_logging.RedactingLogger"]

@@ -198,6 +198,18 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+BROWSER_LOCALE = "pl-PL"
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Browser flows run as a Polish seller's browser: ``Accept-Language: pl-PL``, Polish number
+    and date formats in the browser itself. The product is Polish unless the person picks
+    English; a test of the English interface marks itself
+    ``@pytest.mark.browser_context_args(locale="en-US")`` and uses the language switch."""
+    return {**browser_context_args, "locale": BROWSER_LOCALE}
+
+
 def is_local_url(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in {"data", "blob", "about"}:
@@ -212,8 +224,21 @@ def blocked_requests() -> list[str]:
 
 
 @pytest.fixture
-def context(context: Any, blocked_requests: list[str]) -> Iterator[Any]:
-    """pytest-playwright's context with every non-local request aborted and recorded."""
+def csp_violations() -> list[str]:
+    """Content-Security-Policy violations Chromium reported in the console during the test."""
+    return []
+
+
+@pytest.fixture
+def context(context: Any, blocked_requests: list[str], csp_violations: list[str]) -> Iterator[Any]:
+    """pytest-playwright's context with every non-local request aborted and recorded, failing
+    the test on any Content-Security-Policy violation (a script or style the policy refused)."""
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"{message.text} ({message.location.get('url', '')})")
+
+    context.on("console", on_console)
 
     def guard(route: Any) -> None:
         url = route.request.url
@@ -227,3 +252,5 @@ def context(context: Any, blocked_requests: list[str]) -> Iterator[Any]:
     yield context
     if blocked_requests:
         pytest.fail(f"The page tried to reach the internet: {blocked_requests}")
+    if csp_violations:
+        pytest.fail(f"Content-Security-Policy violations: {csp_violations}")

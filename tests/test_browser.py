@@ -29,7 +29,7 @@ def test_sign_in_dashboard_and_language_switch(
     expect(page.locator("#account-switcher")).to_contain_text("sklep-a")
     # htmx came from our own static files and initialised. The script is deferred, so
     # wait for it rather than racing the parser; a missing file times out and fails.
-    page.wait_for_function("typeof window.htmx === 'object'", timeout=10_000)
+    page.wait_for_function("() => typeof window.htmx === 'object'", timeout=10_000)
     assert page.evaluate("htmx.version").startswith("2.")
 
     page.get_by_test_id("lang-en").click()
@@ -52,14 +52,17 @@ def test_sign_in_dashboard_and_language_switch(
 def test_offline_guard_catches_external_requests(
     page: Any, live_server: Any, blocked_requests: list[str]
 ) -> None:
-    """The guard really blocks and records a request to the internet (and then we clear it)."""
+    """The guard really blocks and records a request to the internet (and then we clear it).
+
+    The image is on Allegro's CDN, which the Content-Security-Policy allows (offer thumbnails);
+    any other host would be refused by the browser before the guard sees a request."""
     page.goto(f"{live_server.url}/auth/login/")
     page.evaluate(
         "() => { const i = document.createElement('img');"
-        " i.src = 'https://cdn.example.com/x.png'; document.body.append(i); }"
+        " i.src = 'https://a.allegroimg.com/x.png'; document.body.append(i); }"
     )
     page.wait_for_timeout(300)
-    assert blocked_requests == ["https://cdn.example.com/x.png"]
+    assert blocked_requests == ["https://a.allegroimg.com/x.png"]
     blocked_requests.clear()
 
 

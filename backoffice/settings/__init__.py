@@ -17,6 +17,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from csp.constants import NONCE as CSP_NONCE
 from django.utils.translation import gettext_lazy as _
 
 django_stubs_ext.monkeypatch()  # lets admin/queryset generics be subscripted at runtime
@@ -97,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "backoffice.middleware.LoginThrottleMiddleware",
+    "backoffice.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -205,11 +208,21 @@ ACCOUNT_EMAIL_VERIFICATION = "none"  # staff accounts are created by an administ
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {
-    # allauth's throttling, spelled out: failed logins per IP and per account.
+    # allauth's throttling, spelled out: failed logins per client IP and per account (the login
+    # e-mail, from any IP). A throttled sign-in is answered 429 (backoffice.middleware).
+    "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
+# The client's IP behind a reverse proxy (allauth reads it for the limits above). 0 trusts no
+# X-Forwarded-For: every request counts against the address that connected, so behind a proxy
+# set the number of proxies that append to X-Forwarded-For (1 for one nginx/Caddy), or the header
+# a trusted proxy sets to the client's address. Never set them when clients reach the app directly.
+ALLAUTH_TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER: str | None = (
+    env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Allegro Back-office"
 MFA_TOTP_TOLERANCE = 1  # accept the neighbouring 30 s step (phone clock drift)
@@ -235,6 +248,31 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Warsaw"
 USE_I18N = True
 USE_TZ = True
+LANGUAGE_COOKIE_HTTPONLY = True  # read by the server only
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = False  # True in production (HTTPS only)
+
+# --- Content-Security-Policy (django-csp): only this site ----------------------------------
+# Scripts and styles come from static/ (htmx is vendored) or carry the request's nonce; offer
+# thumbnails come from Allegro's image CDN. backoffice.middleware.ContentSecurityPolicyMiddleware
+# adds the Allegro authorisation page to form-action (linking posts, then redirects there).
+ALLEGRO_IMAGE_HOSTS: list[str] = env.list(
+    "ALLEGRO_IMAGE_HOSTS", default=["https://*.allegroimg.com", "https://*.allegrosandbox.pl"]
+)
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", CSP_NONCE],
+        "img-src": ["'self'", "data:", *ALLEGRO_IMAGE_HOSTS],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- static files: served by WhiteNoise, nothing from the internet ---------------------------
 STATIC_URL = "static/"
@@ -277,11 +315,33 @@ ALLEGRO_OPENAPI_PATH: Path = (
 ).resolve()
 
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
+# runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's
+# access log does the same through backoffice.gunicorn_logging.RedactingLogger.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_oauth": {"()": "backoffice.redaction.RedactOAuthParamsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_oauth"],
+        },
+    },
 }
