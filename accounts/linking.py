@@ -190,7 +190,7 @@ def _check_relink_target(*, account_id: int, me: Me) -> None:
 @transaction.atomic
 def account_link_save(*, user: Any, me: Me, pair: TokenPair) -> LinkResult:
     """Create or update the account for ``me``, store tokens, grant ``user`` manager, audit."""
-    from accounts.services import audit_log
+    from accounts.audit import audit_log
 
     environment = allegro_environment()
     account = (

@@ -3,15 +3,16 @@ client for an account (linking itself is in ``accounts.linking``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.allegro_setup import allegro_endpoints, process_governor
+from accounts.audit import audit_log
 from accounts.clients import AccountAllegroClient
-from accounts.models import AccountStatus, AllegroAccount, AuditLogEntry, Role
+from accounts.models import AccountStatus, AllegroAccount, Role
 from accounts.selectors import (
     SCOPE_SESSION_KEY,
     account_get_for_user,
@@ -21,28 +22,6 @@ from accounts.tokens import AccountNotUsable, AccountTokenSource, token_delete
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-
-def audit_log(
-    *,
-    actor: AbstractBaseUser | AnonymousUser | None,
-    account: AllegroAccount | None,
-    action: str,
-    target: str,
-    before: Any,
-    after: Any,
-    allegro_trace_id: str | None = None,
-) -> AuditLogEntry:
-    """Record one state-changing action. ``before``/``after`` must be JSON-serialisable."""
-    return AuditLogEntry.objects.create(
-        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
-        account=account,
-        action=action,
-        target=target[:255],
-        before=before,
-        after=after,
-        allegro_trace_id=allegro_trace_id or "",
-    )
 
 
 def account_require_role(

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts import crypto
 from accounts.allegro_setup import oauth_client
+from accounts.audit import audit_log
 from accounts.models import AccountStatus, AccountToken, AllegroAccount
 from allegro import errors
 from allegro.oauth import InvalidGrant, OAuthError, TokenPair
@@ -221,8 +222,6 @@ def account_mark_reauth_required(
     *, account: AllegroAccount, reason: str, trace_id: str | None = None
 ) -> AllegroAccount:
     """Stop using the account until it is linked again; staff see a banner."""
-    from accounts.services import audit_log
-
     before = account.status
     now = timezone.now()
     AllegroAccount.objects.filter(pk=account.pk).update(

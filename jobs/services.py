@@ -14,8 +14,8 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.audit import audit_log
 from accounts.models import AllegroAccount
-from accounts.services import audit_log
 from jobs.models import ACTIVE_STATUSES, FINAL_ITEM_STATUSES, ItemStatus, Job, JobItem, JobStatus
 
 if TYPE_CHECKING:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from functools import partial
 
+from celery import current_app
 from django.db import transaction
 
 from accounts.models import AllegroAccount
@@ -21,6 +23,7 @@ from mirror.progress import record_error, run_begin, run_end, state_for
 from mirror.registry import pass_for
 
 log = logging.getLogger(__name__)
+SYNC_TASK = "mirror.tasks.sync_resource"
 
 INITIAL_RESOURCES = (
     Resource.OFFERS,
@@ -88,12 +91,13 @@ def sync_run(
 
 def sync_start_initial(*, account: AllegroAccount) -> None:
     """Queue the initial sync of every resource (on commit of the caller's transaction)."""
-    from mirror.tasks import sync_resource
-
     with transaction.atomic():
         for resource in INITIAL_RESOURCES:
             state = state_for(account=account, resource=resource)
             if state.status != SyncStatus.RUNNING:
                 state.status = SyncStatus.PENDING
                 state.save(update_fields=["status", "updated_at"])
-            sync_resource.delay(account.pk, str(resource))
+            # By name: the tasks module imports this one.
+            transaction.on_commit(
+                partial(current_app.send_task, SYNC_TASK, args=[account.pk, str(resource)])
+            )

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.audit import audit_log
 from accounts.models import AllegroAccount, Role
-from accounts.services import account_require_role, allegro_client_for, audit_log
+from accounts.services import account_require_role, allegro_client_for
 from accounts.tokens import AccountNotUsable
 from allegro import errors
 from allegro.api import offers as offers_api

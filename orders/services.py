@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import audit_log
 from accounts.models import AllegroAccount, Role
-from accounts.services import account_require_role, allegro_client_for, audit_log
+from accounts.services import account_require_role, allegro_client_for
 from accounts.tokens import AccountNotUsable
 from allegro import errors
 from allegro.api import orders as orders_api

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
+from accounts.audit import audit_log
 from accounts.models import AuditLogEntry
-from accounts.services import audit_log
 
 pytestmark = pytest.mark.django_db
 
