@@ -7,10 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.forms import BoundedDateField
+from backoffice.forms import (
+    BoundedDateField,
+    DbIdsField,
+    DecimalInput,
+    IntegerInput,
+    LocalizedDecimalField,
+    LocalizedIntegerField,
+    localized_decimal,
+)
 from offers.listing import ListFilterForm
 from offers.selectors import DEFAULT_SORT, OfferQuery
 
@@ -72,11 +79,21 @@ class OfferFilterForm(ListFilterForm):
     marketplace = forms.ChoiceField(
         label=_("Marketplace"), required=False, choices=MARKETPLACE_CHOICES
     )
-    price_min = forms.DecimalField(
-        label=_("Price from"), required=False, min_value=0, max_value=MAX_PRICE, decimal_places=2
+    price_min = LocalizedDecimalField(
+        label=_("Price from"),
+        required=False,
+        min_value=0,
+        max_value=MAX_PRICE,
+        decimal_places=2,
+        widget=DecimalInput(attrs={"class": "short"}),
     )
-    price_max = forms.DecimalField(
-        label=_("Price to"), required=False, min_value=0, max_value=MAX_PRICE, decimal_places=2
+    price_max = LocalizedDecimalField(
+        label=_("Price to"),
+        required=False,
+        min_value=0,
+        max_value=MAX_PRICE,
+        decimal_places=2,
+        widget=DecimalInput(attrs={"class": "short"}),
     )
     out_of_stock = forms.BooleanField(label=_("Out of stock"), required=False)
     no_product = forms.BooleanField(label=_("Not linked to a product"), required=False)
@@ -126,13 +143,20 @@ class OfferEditForm(forms.Form):
         strip=True,
         validators=[validate_title],
     )
-    price = forms.DecimalField(
+    price = LocalizedDecimalField(
         label=_("Price"),
         max_digits=10,
         decimal_places=2,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
+        min_value=Decimal("0.01"),
+        max_value=MAX_PRICE,
+        widget=DecimalInput(attrs={"class": "short"}),
     )
-    stock = forms.IntegerField(label=_("Stock"), min_value=0, max_value=MAX_STOCK)
+    stock = LocalizedIntegerField(
+        label=_("Stock"),
+        min_value=0,
+        max_value=MAX_STOCK,
+        widget=IntegerInput(attrs={"class": "short"}),
+    )
     confirm_end = forms.BooleanField(
         label=_("Yes, end the offer by setting its stock to 0"), required=False
     )
@@ -146,6 +170,7 @@ class OfferEditForm(forms.Form):
     ) -> None:
         """``marketplace_prices``: ``offer_marketplace_prices`` rows (the base one is skipped)."""
         super().__init__(*args, **kwargs)
+        self.initial["price"] = localized_decimal(self.initial.get("price"))
         self.offer_status = offer_status
         self.needs_end_confirmation = False
         self.marketplaces: dict[str, str] = {}  # field name → marketplace id
@@ -154,18 +179,20 @@ class OfferEditForm(forms.Form):
                 continue
             market, currency = str(row["marketplace"]), str(row.get("currency") or "")
             name = marketplace_price_field(market)
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = LocalizedDecimalField(
                 label=_("Price on %(marketplace)s (%(currency)s)")
                 % {"marketplace": market, "currency": currency},
                 required=False,
                 max_digits=10,
                 decimal_places=2,
-                validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
+                min_value=Decimal("0.01"),
+                max_value=MAX_PRICE,
                 help_text=_("Leave empty to keep the current price."),
+                widget=DecimalInput(attrs={"class": "short"}),
             )
             self.marketplaces[name] = market
             if name not in self.initial:
-                self.initial[name] = row.get("amount")
+                self.initial[name] = localized_decimal(row.get("amount"))
 
     def marketplace_fields(self) -> list[forms.BoundField]:
         """The additional marketplaces' price fields, bound, in the order they were given."""
@@ -231,17 +258,11 @@ class BulkActionForm(forms.Form):
     """A bulk action on the ticked offers, or on every offer matching the list's filters."""
 
     action = forms.ChoiceField(label=_("Action"), choices=BULK_ACTIONS)
-    value = forms.DecimalField(label=_("Value"), required=False, max_digits=10, decimal_places=2)
-    offers = forms.TypedMultipleChoiceField(required=False, coerce=int)
+    value = LocalizedDecimalField(label=_("Value"), required=False, max_digits=10, decimal_places=2)
+    # Any id in range is acceptable here: the selector drops ids the user may not see.
+    offers = DbIdsField(required=False)
     all_matching = forms.BooleanField(required=False)
     filters = forms.CharField(required=False, max_length=2000)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        offers_field = self.fields["offers"]
-        assert isinstance(offers_field, forms.TypedMultipleChoiceField)
-        # Any integer is acceptable here: the selector drops ids the user may not see.
-        offers_field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allegro.api.orders import SELLER_SETTABLE_STATUSES
+from backoffice.forms import BoundedDateField, DbIdsField
 from offers.listing import ListFilterForm
 from orders.selectors import DEFAULT_SORT, OrderQuery
 
@@ -85,12 +86,8 @@ class OrderFilterForm(ListFilterForm):
         choices=FULFILLMENT_CHOICES,
         widget=forms.CheckboxSelectMultiple,
     )
-    bought_from = forms.DateField(
-        label=_("Bought from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    bought_to = forms.DateField(
-        label=_("Bought to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    bought_from = BoundedDateField(label=_("Bought from"), required=False)
+    bought_to = BoundedDateField(label=_("Bought to"), required=False)
     marketplace = forms.ChoiceField(
         label=_("Marketplace"), required=False, choices=MARKETPLACE_CHOICES
     )
@@ -133,13 +130,8 @@ class FulfillmentForm(forms.Form):
 
 class BulkFulfillmentForm(forms.Form):
     status = forms.ChoiceField(label=_("Fulfillment status"), choices=SETTABLE_CHOICES)
-    orders = forms.TypedMultipleChoiceField(coerce=int)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["orders"]
-        assert isinstance(field, forms.TypedMultipleChoiceField)
-        field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
+    # Any id in range is acceptable here: the selector drops ids the user may not see.
+    orders = DbIdsField()
 
     def clean_orders(self) -> list[int]:
         orders: list[int] = self.cleaned_data["orders"]
