@@ -2,7 +2,9 @@
 
 Per request to an Allegro path, in order: statistics, rate limits (per client id, per user),
 random faults (slow, 5xx), authentication and scope (401 / 403), ``Accept`` (406),
-``Content-Type`` (415), request validation against the spec, the handler, response validation.
+``Content-Type`` (415), request validation against the spec, the handler (inside one store
+transaction, rolled back when the answer is an error: a rejected request changes nothing),
+response validation.
 Dropped connections are injected by ``DropConnections``, the outermost ASGI layer.
 """
 
@@ -45,6 +47,7 @@ log = logging.getLogger("sandbox")
 CONTROL_PREFIX = "/__sandbox__"
 OAUTH_PREFIX = "/auth/oauth"
 MAX_VIOLATIONS = 1000
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def errors_response(
@@ -117,9 +120,7 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
             elif response.status_code in (401, 403):
                 # auth answers are declared by (nearly) every operation: check their bodies too
                 await validate_response(runtime, request, response, declared_only=True)
-        if response.status_code >= 400 and request.headers.get("accept-language", "").startswith(
-            "pl"
-        ):
+        if response.status_code >= 400 and preferred_language(request) == "pl":
             response = translate_errors(response)
         return response
 
@@ -188,22 +189,48 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
                     )
                 )
         ctx = Ctx(request=request, route=route, state=state, claims=claims)
-        try:
-            response = await route.handler(ctx)
-        except AuthFailure as exc:
-            response = auth_error_response(exc, media=route.error_media)
-        except ApiError as exc:
-            response = errors_response(exc.errors, status=exc.status, media=route.error_media)
-        if request_errors and response.status_code < 400:
-            err = error_item(
-                code="VALIDATION_ERROR",
-                message="Request does not match the spec: " + request_errors[0],
-            )
-            response = errors_response([err], status=422, media=route.error_media)
-            return response, True
-        return response, False
+        framework = False
+        # All or nothing: what the handler writes (documents, revisions, events) is committed
+        # only when the answer is a success; any error answer rolls all of it back.
+        with state.store.atomic(immediate=request.method not in SAFE_METHODS) as tx:
+            try:
+                response = run_handler(route, ctx)
+            except AuthFailure as exc:
+                response = auth_error_response(exc, media=route.error_media)
+            except ApiError as exc:
+                response = errors_response(exc.errors, status=exc.status, media=route.error_media)
+            if request_errors and response.status_code < 400:
+                err = error_item(
+                    code="VALIDATION_ERROR",
+                    message="Request does not match the spec: " + request_errors[0],
+                )
+                response = errors_response([err], status=422, media=route.error_media)
+                framework = True
+            if response.status_code >= 400:
+                tx.rollback()
+        return response, framework
 
     return endpoint
+
+
+def run_handler(route: RouteSpec, ctx: Ctx) -> Response:
+    """Run ``route.handler`` to completion without yielding to the event loop.
+
+    The handler runs inside a store transaction on the one connection every request shares:
+    were it to suspend, another request (or the background market) would write into that
+    transaction. Handlers only await what never suspends (the body, read before this point).
+    """
+    coro = route.handler(ctx)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        response: Response = done.value
+        return response
+    coro.close()
+    raise RuntimeError(
+        f"{route.method} {route.path}: the handler suspended inside its store transaction "
+        "(handlers may not await I/O or sleep)"
+    )
 
 
 async def spec_request_of(request: Request) -> SpecRequest:
@@ -254,6 +281,25 @@ async def validate_response(
                 errors=errors,
             )
         )
+
+
+def preferred_language(request: Request) -> str:
+    """The primary subtag of the caller's first choice in ``Accept-Language`` (``pl`` for
+    ``pl-PL``, ``pl`` or ``pl-PL,en;q=0.5``), ``en`` without one. Messages exist in Polish and
+    English; any other language gets English, as on Allegro (never a refusal)."""
+    best, best_q = "en", 0.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().lower().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().split("-", 1)[0].lower()
+        if primary and primary != "*" and quality > best_q:
+            best, best_q = primary, quality
+    return best
 
 
 POLISH = {

@@ -14,7 +14,7 @@ accepted and the media type; ``sandbox.app`` wraps every handler with authentica
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,7 +35,7 @@ OCTET = "application/octet-stream"
 MEDIA_TYPES = {"v1": V1, "beta": BETA, "json": JSON, "octet": OCTET}
 
 Auth = Literal["user", "any", "none"]
-Handler = Callable[["Ctx"], Awaitable[Response]]
+Handler = Callable[["Ctx"], Coroutine[Any, Any, Response]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,16 @@ def decode_event_id(value: str) -> int | None:
         return None
 
 
+@dataclass
+class Transaction:
+    """Handle of an ``atomic()`` block: ``rollback()`` undoes it when the block ends."""
+
+    rollback_only: bool = False
+
+    def rollback(self) -> None:
+        self.rollback_only = True
+
+
 class Store:
     """A thin wrapper over one SQLite connection (the server is single-threaded asyncio)."""
 
@@ -204,6 +215,7 @@ class Store:
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
         self.writes = 0  # bumped on every write: keys the count cache
+        self._depth = 0  # nesting of ``atomic()`` blocks (savepoint names)
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[int, int, int]] = {}
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.execute("PRAGMA page_size=32768")
@@ -217,16 +229,52 @@ class Store:
         self.conn.close()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def atomic(self, *, immediate: bool = True) -> Iterator[Transaction]:
+        """All or nothing: commits when the block ends, unless it raises or calls ``rollback()``.
+
+        The outermost one is a SQLite transaction (``BEGIN IMMEDIATE``, or a deferred ``BEGIN``
+        for blocks that mostly read); inside another one it is a savepoint, so ``tx()`` blocks
+        of the domain code nest in the transaction ``sandbox.app`` opens around every handler.
+        """
         with self.lock:
-            self.writes += 1
-            self.conn.execute("BEGIN IMMEDIATE")
+            outer = not self.conn.in_transaction
+            name = f"sp{self._depth}"
+            if outer:
+                self.conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            else:
+                self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            handle = Transaction()
             try:
-                yield self.conn
+                yield handle
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._depth -= 1
+                self._undo(outer=outer, name=name)
                 raise
-            self.conn.execute("COMMIT")
+            self._depth -= 1
+            if handle.rollback_only:
+                self._undo(outer=outer, name=name)
+            elif outer:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute(f"RELEASE {name}")
+
+    def _undo(self, *, outer: bool, name: str) -> None:
+        self.writes += 1  # counts cached inside the transaction saw rows that are now gone
+        if not self.conn.in_transaction:  # SQLite already rolled back (e.g. disk full)
+            return
+        if outer:
+            self.conn.execute("ROLLBACK")
+        else:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (a savepoint inside an enclosing one); rolled back on error."""
+        with self.atomic():
+            self.writes += 1
+            yield self.conn
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | tuple[Any, ...] | None:
         with self.lock:

@@ -82,3 +82,27 @@ def test_path_parameters_are_checked(validator: SpecValidator) -> None:
 def test_known_quirk_empty_checkout_forms_page_is_tolerated(validator: SpecValidator) -> None:
     empty = {"checkoutForms": [], "count": 0, "totalCount": 0}
     assert validator.response_errors(get("/order/checkout-forms"), response(empty)) == []
+
+
+def test_accept_language_outside_the_declared_enum_is_not_a_violation(
+    validator: SpecValidator,
+) -> None:
+    """The fulfillment change declares only ``en-US``; Allegro answers ``pl-PL`` too."""
+    form_id = "29738e61-7f6a-11e8-ac45-09db60ede9d6"
+
+    def put(language: str, body: dict[str, object]) -> SpecRequest:
+        return SpecRequest(
+            method="put",
+            path=f"/order/checkout-forms/{form_id}/fulfillment",
+            query=[],
+            headers=[("Accept", V1), ("Content-Type", V1), ("Accept-Language", language)],
+            content_type=V1,
+            body=orjson.dumps(body),
+            path_params={"id": form_id},
+        )
+
+    for language in ("en-US", "pl-PL", "pl", "pl-PL,pl;q=0.9"):
+        assert validator.request_errors(put(language, {"status": "PROCESSING"})) == []
+    errors = validator.request_errors(put("pl", {"status": "LOST"}))
+    assert len(errors) == 1
+    assert "at status" in errors[0]
