@@ -20,6 +20,7 @@ COPY shipping ./shipping
 COPY aftersales ./aftersales
 COPY mirror ./mirror
 COPY jobs ./jobs
+COPY ui ./ui
 COPY allegro ./allegro
 COPY sandbox ./sandbox
 COPY templates ./templates

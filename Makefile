@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-APPS := backoffice accounts offers orders shipping aftersales mirror jobs
+APPS := backoffice accounts offers orders shipping aftersales mirror jobs ui
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/backoffice)
 TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_WORKERS ?= 2
@@ -107,7 +107,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy backoffice accounts offers orders shipping aftersales mirror jobs allegro sandbox
+	$(VENV)/bin/mypy backoffice accounts offers orders shipping aftersales mirror jobs ui allegro sandbox
 
 checks: venv
 	env $(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING

@@ -21,7 +21,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import account_delete
-from backoffice.changes import audit_action_label, audit_changes
+from ui.changes import audit_action_label, audit_changes
 
 
 class AccountGrantInline(admin.TabularInline[AccountGrant, User]):

@@ -26,9 +26,9 @@ from accounts.models import AccountStatus, AllegroAccount
 from aftersales.models import Dispute, DisputeMessage, Rating
 from mirror.models import Resource, SyncState, SyncStatus
 from offers.models import Offer
-from offers.paging import Accounts, account_filter
 from offers.selectors import offers_ended_since
 from orders.models import TO_SHIP, UNPAID, Order
+from ui.paging import Accounts, account_filter
 
 # A dispute is ongoing while the buyer and the seller talk (``DISPUTE_ONGOING``); a claim waits
 # for the seller's decision (``CLAIM_SUBMITTED``) whatever was said in its chat.

@@ -9,7 +9,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.forms import (
+from offers.selectors import DEFAULT_SORT, OfferQuery
+from ui.forms import (
     BoundedDateField,
     DbIdsField,
     DecimalInput,
@@ -18,8 +19,7 @@ from backoffice.forms import (
     LocalizedIntegerField,
     localized_decimal,
 )
-from offers.listing import ListFilterForm
-from offers.selectors import DEFAULT_SORT, OfferQuery
+from ui.listing import ListFilterForm
 
 STATUS_CHOICES = [
     ("ACTIVE", _("Active")),

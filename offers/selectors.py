@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import AllegroAccount, AuditLogEntry
 from accounts.selectors import accounts_visible_to
 from offers.models import Offer
-from offers.paging import Accounts, MergedByAccount, account_filter, contains
+from ui.paging import Accounts, MergedByAccount, account_filter, contains
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser

@@ -30,11 +30,11 @@ from allegro import errors
 from allegro.api import offers as offers_api
 from allegro.api._base import Money
 from allegro.client import AllegroClient
-from backoffice.labels import decimal_or_none, number_text, status_label
 from offers.forms import marketplace_price_field
 from offers.models import Offer
 from offers.selectors import offer_marketplace_prices, offer_target
 from offers.sync import offers_upsert
+from ui.labels import decimal_or_none, number_text, status_label
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser

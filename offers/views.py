@@ -26,9 +26,7 @@ from offers.forms import (
     OfferFilterForm,
     OfferPublicationForm,
 )
-from offers.listing import filter_options, filter_querystring
 from offers.models import Offer
-from offers.paging import CappedPaginator
 from offers.selectors import (
     accounts_with_roles,
     offer_audit_trail,
@@ -51,6 +49,8 @@ from offers.services import (
     offer_set_publication,
 )
 from offers.tasks import offers_bulk_run
+from ui.listing import filter_options, filter_querystring
+from ui.paging import CappedPaginator
 
 # The filter form's fields: what the pager and sort links carry over.
 FILTER_KEYS = OfferFilterForm.field_order

@@ -9,9 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allegro.api.orders import SELLER_SETTABLE_STATUSES
-from backoffice.forms import BoundedDateField, DbIdsField
-from offers.listing import ListFilterForm
 from orders.selectors import DEFAULT_SORT, OrderQuery
+from ui.forms import BoundedDateField, DbIdsField
+from ui.listing import ListFilterForm
 
 ORDER_STATUSES = [
     ("BOUGHT", _("Bought (no checkout yet)")),

@@ -27,9 +27,9 @@ from django.utils import timezone
 from accounts.models import AuditLogEntry
 from accounts.selectors import accounts_visible_to
 from offers.models import Offer
-from offers.paging import Accounts, MergedByAccount, account_filter, contains
 from offers.selectors import role_expression
 from orders.models import TO_SHIP, UNPAID, Order, OrderEvent, OrderLineItem, TrackingNumber
+from ui.paging import Accounts, MergedByAccount, account_filter, contains
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser
@@ -205,7 +205,7 @@ def _for_display(qs: QuerySet[Order]) -> QuerySet[Order]:
 def orders_page_source(
     *, accounts: Accounts, account_ids: Sequence[int], query: OrderQuery
 ) -> tuple[Any, QuerySet[Order]]:
-    """``(rows to page through, queryset to count)``; see ``offers.paging``."""
+    """``(rows to page through, queryset to count)``; see ``ui.paging``."""
     base = orders_filtered(accounts=accounts, query=query)
     ids = [i for i in account_ids if not query.account_ids or i in query.account_ids]
     if len(ids) > 1 and query.sort in MERGEABLE_SORTS:

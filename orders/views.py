@@ -18,8 +18,6 @@ from accounts.selectors import accounts_in_scope
 from accounts.services import account_require_role
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
-from offers.listing import filter_options, filter_querystring
-from offers.paging import CappedPaginator
 from offers.selectors import accounts_with_roles, roles_by_account
 from orders.forms import (
     FULFILLMENT_LABELS,
@@ -45,6 +43,8 @@ from orders.services import (
     order_set_fulfillment,
     orders_bulk_fulfillment,
 )
+from ui.listing import filter_options, filter_querystring
+from ui.paging import CappedPaginator
 
 # The filter form's fields: what the pager and sort links carry over.
 FILTER_KEYS = OrderFilterForm.field_order

@@ -3,7 +3,7 @@
 ``AuditLogEntry.before`` / ``after`` are JSON documents whose shape depends on the action (an
 offer snapshot, the PATCH body Allegro was sent, a fulfillment status and revision, …). This
 module turns any of them into ``ChangeRow``s with translated field labels and values formatted
-for the interface language (statuses through ``backoffice.labels``, money and numbers in the
+for the interface language (statuses through ``ui.labels``, money and numbers in the
 locale's format, lists joined), so no page shows a Python or JSON repr.
 """
 
@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from backoffice.labels import money_text, number_text, status_label
+from ui.labels import money_text, number_text, status_label
 
 
 @dataclass(frozen=True)

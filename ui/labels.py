@@ -7,7 +7,7 @@ table does not know (Allegro added one) falls back to the raw value in a neutral
 
 ``tests/pages/test_readable_labels.py`` reads the spec and fails when a value of an enum listed in
 ``SPEC_SOURCES`` has no label here. Pages use the template tags in
-``backoffice/templatetags/status_tags.py``; Python code uses ``status_label`` / ``status_tone``.
+``ui/templatetags/status_tags.py``; Python code uses ``status_label`` / ``status_tone``.
 ISO 8601 durations (``P30D``) read as "30 dni" / "30 days" through ``duration_label``.
 """
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "aftersales",
     "mirror",
     "jobs",
+    "ui",
 ]
 
 MIDDLEWARE = [

@@ -79,7 +79,7 @@ def test_every_page_runs_its_scripts_under_the_policy(
             _scripts_ran(page)
         assert csp_violations == [], path
 
-    # The nonce'd inline style and script of the list pages (offers/_styles.html, _keys.html).
+    # The nonce'd inline style and script of the list pages (ui/_styles.html, _keys.html).
     page.goto(f"{base}/offers/")
     expect(page.locator(".page-head")).to_have_css("display", "flex")
     page.locator("body").click()

@@ -13,12 +13,12 @@ import pytest
 from django.utils import timezone
 
 from offers.models import Offer
-from offers.paging import CappedPaginator, MergedByAccount
 from offers.selectors import SORTS as OFFER_SORTS
 from offers.selectors import OfferQuery, offers_filtered, offers_page_source
 from orders.models import Order
 from orders.selectors import SORTS as ORDER_SORTS
 from orders.selectors import OrderQuery, orders_filtered, orders_page_source
+from ui.paging import CappedPaginator, MergedByAccount
 
 pytestmark = pytest.mark.django_db
 

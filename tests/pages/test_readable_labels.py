@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import Promise
 
-from backoffice import labels
-from backoffice.changes import audit_changes
+from ui import labels
+from ui.changes import audit_changes
 
 # The enums the pages show, where the spec defines them (independent of ``labels.SPEC_SOURCES``
 # so that a kind dropped there still fails here).

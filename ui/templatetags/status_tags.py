@@ -7,7 +7,7 @@
 - ``{% audit_changes entry as rows %}``: the entry's ``ChangeRow``s;
   ``{{ entry.action|audit_action }}``: the action's label.
 
-The labels and colours live in ``backoffice.labels``; see there.
+The labels and colours live in ``ui.labels``; see there.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
-from backoffice import labels
-from backoffice.changes import ChangeRow, audit_action_label
-from backoffice.changes import audit_changes as changes_of
+from ui import labels
+from ui.changes import ChangeRow, audit_action_label
+from ui.changes import audit_changes as changes_of
 
 register = template.Library()
 
