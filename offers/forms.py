@@ -19,20 +19,13 @@ from ui.forms import (
     LocalizedIntegerField,
     localized_decimal,
 )
-from ui.listing import ListFilterForm
+from ui.listing import MARKETPLACE_CHOICES, ListFilterForm
 
 STATUS_CHOICES = [
     ("ACTIVE", _("Active")),
     ("INACTIVE", _("Inactive (draft)")),
     ("ACTIVATING", _("Activating")),
     ("ENDED", _("Ended")),
-]
-MARKETPLACE_CHOICES = [
-    ("", _("Any marketplace")),
-    ("allegro-pl", "allegro.pl"),
-    ("allegro-cz", "allegro.cz"),
-    ("allegro-sk", "allegro.sk"),
-    ("allegro-hu", "allegro.hu"),
 ]
 SORT_CHOICES = [
     ("newest", _("Newest first")),

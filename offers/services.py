@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy
 from accounts.audit import audit_log
 from accounts.models import AllegroAccount, Role
 from accounts.services import account_require_role, allegro_client_for
-from accounts.tokens import AccountNotUsable
 from allegro import errors
 from allegro.api import offers as offers_api
 from allegro.api._base import Money
@@ -34,6 +33,7 @@ from offers.forms import marketplace_price_field
 from offers.models import Offer
 from offers.selectors import offer_marketplace_prices, offer_target
 from offers.sync import offers_upsert
+from ui import errors as ui_errors
 from ui.labels import decimal_or_none, number_text, status_label
 
 if TYPE_CHECKING:
@@ -58,37 +58,30 @@ REFRESH_CHUNK = 100
 
 def field_for_path(path: str | None) -> str | None:
     """The edit form field an Allegro error ``path`` names (``None``: not a field of ours)."""
-    if not path:
-        return None
-    head, _dot, rest = path.partition(".")
-    head = head.split("[", 1)[0]
-    if head == ADDITIONAL_MARKETPLACES:
-        market = rest.split(".", 1)[0]
-        return marketplace_price_field(market) if market else None
-    return FIELD_FOR_PATH.get(head)
+    return ui_errors.field_for_path(
+        path, fields=FIELD_FOR_PATH, keyed={ADDITIONAL_MARKETPLACES: marketplace_price_field}
+    )
 
 
 def errors_by_field(exc: errors.AllegroError) -> dict[str | None, list[str]]:
-    """Allegro's errors grouped by form field (``None`` = the form as a whole)."""
-    out: dict[str | None, list[str]] = {}
-    for error in exc.errors:
-        text = error.user_message or error.message or error.code
-        out.setdefault(field_for_path(error.path), []).append(text)
-    if not out:
-        out[None] = [describe_error(exc)]
-    return out
+    """Allegro's errors grouped by edit form field (``None`` = the form as a whole)."""
+    return ui_errors.errors_by_field(exc, field_of=field_for_path, describe=describe_error)
 
 
 def describe_error(exc: Exception) -> str:
-    if isinstance(exc, AccountNotUsable):
-        return _("This Allegro account must be linked again before it can be changed.")
-    if isinstance(exc, errors.Conflict):
-        return _("Allegro is still processing a previous change of this offer. Try again shortly.")
-    if isinstance(exc, errors.TransientError):
-        return _("Allegro did not answer in time. Nothing was changed here; try again.")
-    if isinstance(exc, errors.AllegroError):
-        return exc.user_message
-    return str(exc)
+    return ui_errors.describe_error(
+        exc,
+        unlinked=gettext_lazy("This Allegro account is unlinked: its offers are read-only here."),
+        by_type=[
+            (
+                errors.Conflict,
+                gettext_lazy(
+                    "Allegro is still processing a previous change of this offer. "
+                    "Try again shortly."
+                ),
+            )
+        ],
+    )
 
 
 # --- mirror refresh from Allegro's answer ----------------------------------------------------

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from allegro.api.orders import SELLER_SETTABLE_STATUSES
 from orders.selectors import DEFAULT_SORT, OrderQuery
 from ui.forms import BoundedDateField, DbIdsField
-from ui.listing import ListFilterForm
+from ui.listing import MARKETPLACE_CHOICES, ListFilterForm
 
 ORDER_STATUSES = [
     ("BOUGHT", _("Bought (no checkout yet)")),
@@ -39,13 +39,6 @@ SORT_CHOICES = [
     ("-total", _("Total: high to low")),
     ("total", _("Total: low to high")),
     ("buyer", _("Buyer")),
-]
-MARKETPLACE_CHOICES = [
-    ("", _("Any marketplace")),
-    ("allegro-pl", "allegro.pl"),
-    ("allegro-cz", "allegro.cz"),
-    ("allegro-sk", "allegro.sk"),
-    ("allegro-hu", "allegro.hu"),
 ]
 PAGE_SIZES = (25, 50, 100)
 WAYBILL_MAX = 64

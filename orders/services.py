@@ -17,17 +17,18 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.audit import audit_log
 from accounts.models import AllegroAccount, Role
 from accounts.services import account_require_role, allegro_client_for
-from accounts.tokens import AccountNotUsable
 from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
 from orders.models import Order
 from orders.selectors import order_target
 from orders.sync import orders_upsert, tracking_replace
+from ui import errors as ui_errors
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser
@@ -38,15 +39,16 @@ MAX_DIFF_ROWS = 40
 
 
 def describe_error(exc: Exception) -> str:
-    if isinstance(exc, AccountNotUsable):
-        return _("This Allegro account must be linked again before it can be changed.")
-    if isinstance(exc, errors.TransientError):
-        return _("Allegro did not answer in time. Nothing was changed here; try again.")
-    if isinstance(exc, errors.NotFound):
-        return _("Allegro no longer knows this order (it may have been merged).")
-    if isinstance(exc, errors.AllegroError):
-        return exc.user_message
-    return str(exc)
+    return ui_errors.describe_error(
+        exc,
+        unlinked=gettext_lazy("This Allegro account is unlinked: its orders are read-only here."),
+        by_type=[
+            (
+                errors.NotFound,
+                gettext_lazy("Allegro no longer knows this order (it may have been merged)."),
+            )
+        ],
+    )
 
 
 # --- carriers ---------------------------------------------------------------------------------

@@ -14,6 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import AllegroAccount
 
 DEFAULT_PAGE_SIZE = 50
+# Allegro's marketplaces, for a list's marketplace filter ("" = any).
+MARKETPLACE_CHOICES = [
+    ("", _("Any marketplace")),
+    ("allegro-pl", "allegro.pl"),
+    ("allegro-cz", "allegro.cz"),
+    ("allegro-sk", "allegro.sk"),
+    ("allegro-hu", "allegro.hu"),
+]
 
 
 class ListFilterForm(forms.Form):
