@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts.allegro_setup import allegro_endpoints, process_governor
 from accounts.audit import audit_log
@@ -35,6 +36,27 @@ def account_require_role(
     if current is None or current < role:
         raise PermissionDenied("Your role on this account does not allow this action.")
     return current
+
+
+class AccountReadOnly(PermissionDenied):
+    """A write asked for on an unlinked account: its mirrored data is kept read-only."""
+
+    def __init__(self, account: AllegroAccount) -> None:
+        self.account = account
+        super().__init__(
+            _(
+                "Allegro account %(login)s is unlinked: its data is read-only here. "
+                "Link it again to make changes."
+            )
+            % {"login": account.login}
+        )
+
+
+def account_require_writable(*, account: AllegroAccount) -> None:
+    """Raise ``AccountReadOnly`` (a 403) for an unlinked account; services call it before any
+    write, views use ``account.status`` only to hide the forms."""
+    if account.status == AccountStatus.UNLINKED:
+        raise AccountReadOnly(account)
 
 
 def account_scope_set(

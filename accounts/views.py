@@ -51,12 +51,15 @@ def switch_account(request: HtmxHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_safe_next(request))
 
 
-def _render_list(request: HtmxHttpRequest) -> HttpResponse:
+def _render_list(request: HtmxHttpRequest, *, confirm_unlink: int | None = None) -> HttpResponse:
+    """The Accounts page (for HTMX its rows); ``confirm_unlink``: the account whose row asks
+    "Unlink …?" in place of its Unlink button."""
     rows = account_rows_for(user=request.user)
     context = {
         "rows": rows,
         "accounts": [row.account for row in rows],
         "can_link": user_can_link_accounts(user=request.user),
+        "confirm_unlink": confirm_unlink,
     }
     template = "accounts/list.html#rows" if request.htmx else "accounts/list.html"
     return render(request, template, context)
@@ -107,8 +110,12 @@ def link_callback(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def unlink(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
+    """Unlink after a confirmation: without ``confirm`` the page (or, for HTMX, the rows) asks
+    in the account's row first and nothing changes."""
     account = account_get_for_user(user=request.user, account_id=account_id)
     account_require_role(user=request.user, account=account, role=Role.MANAGER)
+    if request.POST.get("confirm") != "1":
+        return _render_list(request, confirm_unlink=account.pk)
     account_unlink(account=account, actor=request.user)
     messages.success(
         request,

@@ -222,6 +222,7 @@ PUBLICATION_CHOICES = [("ACTIVATE", _("Activate")), ("END", _("End"))]
 
 class OfferPublicationForm(forms.Form):
     action = forms.ChoiceField(choices=PUBLICATION_CHOICES)
+    confirm = forms.BooleanField(required=False)  # ending a live offer asks first
 
 
 BULK_ACTIONS = [
@@ -256,6 +257,7 @@ class BulkActionForm(forms.Form):
     offers = DbIdsField(required=False)
     all_matching = forms.BooleanField(required=False)
     filters = forms.CharField(required=False, max_length=2000)
+    confirm = forms.BooleanField(required=False)  # "end" asks first
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -122,9 +122,16 @@ class FulfillmentForm(forms.Form):
 
 
 class BulkFulfillmentForm(forms.Form):
-    status = forms.ChoiceField(label=_("Fulfillment status"), choices=SETTABLE_CHOICES)
+    """No status is chosen in advance; ``confirm`` is set by the confirmation step."""
+
+    status = forms.ChoiceField(
+        label=_("Fulfillment status"),
+        choices=[("", _("— choose a status —")), *SETTABLE_CHOICES],
+        error_messages={"required": _("Choose the status to set.")},
+    )
     # Any id in range is acceptable here: the selector drops ids the user may not see.
-    orders = DbIdsField()
+    orders = DbIdsField(error_messages={"required": _("Select at least one order.")})
+    confirm = forms.BooleanField(required=False)
 
     def clean_orders(self) -> list[int]:
         orders: list[int] = self.cleaned_data["orders"]

@@ -23,16 +23,19 @@ from django.db.models import (
 )
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from accounts.models import AuditLogEntry
-from accounts.selectors import accounts_visible_to
-from offers.models import Offer
-from offers.selectors import role_expression
+from accounts.models import AllegroAccount, AuditLogEntry
+from accounts.selectors import accounts_scoped, accounts_visible_to, role_expression
 from orders.models import TO_SHIP, UNPAID, Order, OrderEvent, OrderLineItem, TrackingNumber
-from ui.paging import Accounts, MergedByAccount, account_filter, contains
+from ui.paging import MergedByAccount, contains
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser
+
+# Accounts to read from: a queryset (a semi-join) or their ids (literal, seen by the planner).
+AccountsIn = QuerySet[AllegroAccount] | list[int]
 
 SORTS: dict[str, tuple[str, ...]] = {
     "-bought": ("-bought_at", "-id"),
@@ -90,8 +93,39 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _exact_match(accounts: Accounts, text: str) -> Q:
-    """Matches the btree indexes can answer: order id, buyer login / e-mail, waybill."""
+# An order's short reference: the first characters of Allegro's checkout-form id, upper case.
+REF_LENGTH = 8
+# Shorter id prefixes than this are not searched (a few hex digits also spell names and years).
+MIN_ID_PREFIX = 4
+HEX_DIGITS = frozenset("0123456789abcdef")
+UUID_HEX_LENGTH = 32
+
+
+def order_ref(allegro_id: uuid.UUID | str) -> str:
+    """The short reference staff read out and type: ``3F2A9C1B`` for ``3f2a9c1b-…``."""
+    return str(allegro_id).replace("-", "")[:REF_LENGTH].upper()
+
+
+def id_prefix(text: str) -> str | None:
+    """The hex digits of ``text`` when it can be the start of an order id (dashes and case
+    ignored), else ``None``."""
+    digits = text.strip().replace("-", "").lower()
+    if MIN_ID_PREFIX <= len(digits) <= UUID_HEX_LENGTH and set(digits) <= HEX_DIGITS:
+        return digits
+    return None
+
+
+def _id_prefix_match(prefix: str) -> Q:
+    """Ids starting with ``prefix`` as a range on the uuid column: the ``(account, allegro_id)``
+    unique index answers it (``EXPLAIN``: an index scan with both bounds as index conditions)."""
+    low = uuid.UUID(prefix.ljust(UUID_HEX_LENGTH, "0"))
+    high = uuid.UUID(prefix.ljust(UUID_HEX_LENGTH, "f"))
+    return Q(allegro_id__gte=low, allegro_id__lte=high)
+
+
+def _exact_match(accounts: AccountsIn, text: str) -> Q:
+    """Matches the btree indexes can answer: order id (whole, or a prefix as long as the short
+    reference), buyer login / e-mail, waybill."""
     with contextlib.suppress(ValueError):
         return Q(allegro_id=uuid.UUID(text))
     variants = list({text, text.lower()})
@@ -100,11 +134,16 @@ def _exact_match(accounts: Accounts, text: str) -> Q:
             "order_id", flat=True
         )[:200]
     )
-    return Q(buyer_login__in=variants) | Q(buyer_email__in=variants) | Q(pk__in=waybill_orders)
+    cond = Q(buyer_login__in=variants) | Q(buyer_email__in=variants) | Q(pk__in=waybill_orders)
+    prefix = id_prefix(text)
+    if prefix and len(prefix) >= REF_LENGTH:
+        cond |= _id_prefix_match(prefix)
+    return cond
 
 
 def _broad_match(text: str) -> Q:
-    """Everything else: buyer names, company and the offer titles on the lines (slower)."""
+    """Everything else: buyer names, company and the offer titles on the lines (slower), and
+    a short id prefix (it may as well be part of a name, so both are listed)."""
     cond: Any = (
         Q(contains("buyer_login", text))
         | Q(contains("buyer_email", text))
@@ -120,10 +159,13 @@ def _broad_match(text: str) -> Q:
     if " " in text:
         first, _, last = text.partition(" ")
         cond |= Q(buyer_first_name__iexact=first, buyer_last_name__iexact=last.strip())
+    prefix = id_prefix(text)
+    if prefix:
+        cond |= _id_prefix_match(prefix)
     return Q(cond)
 
 
-def _search(qs: QuerySet[Order], text: str, *, accounts: Accounts) -> QuerySet[Order]:
+def _search(qs: QuerySet[Order], text: str, *, accounts: AccountsIn) -> QuerySet[Order]:
     """Exact hits first (order id, login, e-mail, waybill: index lookups); only when there are
     none, a broad case-insensitive search over names and offer titles."""
     text = text.strip()
@@ -135,8 +177,16 @@ def _search(qs: QuerySet[Order], text: str, *, accounts: Accounts) -> QuerySet[O
     return qs.filter(_broad_match(text))
 
 
-def orders_filtered(*, accounts: Accounts, query: OrderQuery) -> QuerySet[Order]:
-    qs = Order.objects.filter(account__in=account_filter(accounts))
+def orders_filtered(
+    *, user: AnyUser, query: OrderQuery, scope: int | None = None
+) -> QuerySet[Order]:
+    """Orders ``user`` may see (narrowed to the switcher's ``scope``) matching ``query``, sorted."""
+    return _matching(accounts_scoped(user=user, scope=scope), query)
+
+
+def _matching(accounts: AccountsIn, query: OrderQuery) -> QuerySet[Order]:
+    """``accounts``: a queryset (a semi-join) or their ids (literal, seen by the planner)."""
+    qs = Order.objects.filter(account__in=accounts)
     if query.account_ids:
         qs = qs.filter(account_id__in=list(query.account_ids))
     qs = _search(qs, query.q, accounts=accounts)
@@ -203,10 +253,12 @@ def _for_display(qs: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def orders_page_source(
-    *, accounts: Accounts, account_ids: Sequence[int], query: OrderQuery
+    *, user: AnyUser, query: OrderQuery, scope: int | None = None
 ) -> tuple[Any, QuerySet[Order]]:
-    """``(rows to page through, queryset to count)``; see ``ui.paging``."""
-    base = orders_filtered(accounts=accounts, query=query)
+    """``(rows to page through, queryset to count)`` for the list of ``orders_filtered``; see
+    ``ui.paging`` (the visible accounts' ids are read first, literal ids for the planner)."""
+    account_ids = list(accounts_scoped(user=user, scope=scope).values_list("pk", flat=True))
+    base = _matching(account_ids, query)
     ids = [i for i in account_ids if not query.account_ids or i in query.account_ids]
     if len(ids) > 1 and query.sort in MERGEABLE_SORTS:
         merged = MergedByAccount(
@@ -240,6 +292,7 @@ def orders_by_pks_for_user(*, user: AnyUser, pks: Sequence[int]) -> QuerySet[Ord
 
 
 def order_target(order: Order) -> str:
+    """The audit log's key for an order (the whole id: the trail is looked up by it)."""
     return f"order:{order.allegro_id}"
 
 
@@ -253,14 +306,12 @@ class OrderDetail:
 
 
 def order_detail(*, order: Order) -> OrderDetail:
-    """Lines (with the mirrored offer's pk for a link), waybills, events and audit trail."""
-    offer_pk = Offer.objects.filter(
-        account_id=OuterRef("account_id"), allegro_id=OuterRef("offer_id")
-    ).values("pk")[:1]
-    lines = list(order.line_items.annotate(offer_pk=Subquery(offer_pk)).order_by("id"))
+    """Lines, waybills, events and audit trail. A line links to its offer by Allegro's offer id
+    (``offers:by_id`` finds the mirrored offer)."""
+    lines = list(order.line_items.order_by("id"))
     return OrderDetail(
         order=order,
-        lines=[{"line": li, "offer_pk": li.offer_pk} for li in lines],
+        lines=[{"line": li} for li in lines],
         tracking=list(order.tracking_numbers.all().order_by("created_at", "id")),
         events=list(
             OrderEvent.objects.filter(
@@ -285,6 +336,33 @@ class OrderRow:
     waybills: list[str]
     url: str
 
+    @property
+    def ref(self) -> str:
+        return order_ref(self.order.allegro_id)
+
+
+ITEM_NAME_LENGTH = 40
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def items_summary(*, lines: int, quantity: int | None, name: str) -> str:
+    """The "Items" column as a phrase: quantity times the first title (shortened), then how
+    many more lines (Polish: "2 × Kubek…, i jeszcze 2 pozycje")."""  # noqa: RUF002
+    if not lines:
+        return ""
+    name = name.strip()
+    if len(name) > ITEM_NAME_LENGTH:
+        name = name[: ITEM_NAME_LENGTH - 1].rstrip() + "…"
+    first = f"{quantity} {TIMES} {name}" if quantity is not None else name
+    if lines == 1:
+        return first
+    more = lines - 1
+    return _("%(first)s, %(more)s") % {
+        "first": first,
+        "more": ngettext("and %(count)d more item", "and %(count)d more items", more)
+        % {"count": more},
+    }
+
 
 def order_rows(*, orders: Any, detail_prefix: str) -> list[OrderRow]:
     """The page's orders as rows (no queryset cloning per row while rendering)."""
@@ -303,7 +381,7 @@ def order_rows(*, orders: Any, detail_prefix: str) -> list[OrderRow]:
             OrderRow(
                 order=order,
                 lines=count,
-                first_item=f"{quantity} x {name[:40]}" if count else "",
+                first_item=items_summary(lines=count, quantity=quantity, name=name),
                 waybills=waybills,
                 url=f"{detail_prefix}{order.pk}/",
             )

@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy
 
 from accounts.audit import audit_log
 from accounts.models import AllegroAccount, Role
-from accounts.services import account_require_role, allegro_client_for
+from accounts.services import (
+    AccountReadOnly,
+    account_require_role,
+    account_require_writable,
+    allegro_client_for,
+)
 from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
@@ -81,10 +86,9 @@ def order_refresh(*, order: Order, client: AllegroClient) -> Order:
     form = orders_api.get_checkout_form(client, checkout_form_id=str(order.allegro_id))
     shipments = orders_api.list_tracking_numbers(client, checkout_form_id=str(order.allegro_id))
     with transaction.atomic():
-        orders_upsert(account=order.account, docs=[form.raw], synced_at=timezone.now(), force=True)
+        orders_upsert(account=order.account, forms=[form], synced_at=timezone.now(), force=True)
         tracking_replace(
-            account=order.account,
-            shipments={str(order.allegro_id): [s.raw for s in shipments.shipments]},
+            account=order.account, shipments={str(order.allegro_id): shipments.shipments}
         )
     order.refresh_from_db()
     return order
@@ -161,8 +165,10 @@ def order_set_fulfillment(
     revision: str | None,
     client: AllegroClient | None = None,
 ) -> OrderOutcome:
-    """``PUT …/fulfillment`` with ``checkoutForm.revision`` (operator or manager)."""
+    """``PUT …/fulfillment`` with ``checkoutForm.revision`` (operator or manager; never on an
+    unlinked account: ``AccountReadOnly``)."""
     account_require_role(user=actor, account=order.account, role=Role.OPERATOR)
+    account_require_writable(account=order.account)
     if status not in orders_api.SELLER_SETTABLE_STATUSES:
         return OrderOutcome(
             state="failed", message=_("Allegro does not let sellers set this status.")
@@ -225,6 +231,7 @@ def order_add_tracking(
     set and the changes are returned as a conflict.
     """
     account_require_role(user=actor, account=order.account, role=Role.OPERATOR)
+    account_require_writable(account=order.account)
     try:
         client = client or allegro_client_for(account=order.account)
         created = orders_api.add_tracking_number(
@@ -301,6 +308,7 @@ def orders_bulk_fulfillment(
         try:
             if order.account_id not in clients:
                 account_require_role(user=actor, account=order.account, role=Role.OPERATOR)
+                account_require_writable(account=order.account)
                 clients[order.account_id] = allegro_client_for(account=order.account)
             outcome = order_set_fulfillment(
                 order=order,
@@ -309,6 +317,9 @@ def orders_bulk_fulfillment(
                 revision=order.revision,
                 client=clients[order.account_id],
             )
+        except AccountReadOnly as exc:
+            rows.append(BulkRow(order=order, state="failed", message=str(exc)))
+            continue
         except PermissionDenied:
             rows.append(
                 BulkRow(order=order, state="failed", message=_("Your role does not allow this."))

@@ -7,18 +7,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
-from accounts.selectors import accounts_in_scope
-from accounts.services import account_require_role
+from accounts.models import AccountStatus, Role
+from accounts.selectors import account_scope_id, accounts_with_roles, roles_by_account
+from accounts.services import AccountReadOnly, account_require_role, account_require_writable
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
-from offers.selectors import accounts_with_roles, roles_by_account
 from orders.forms import (
     FULFILLMENT_LABELS,
     SETTABLE_CHOICES,
@@ -29,6 +28,7 @@ from orders.forms import (
 )
 from orders.models import Order, OrderLineItem
 from orders.selectors import (
+    TIMES,
     order_detail,
     order_get_for_user,
     order_rows,
@@ -43,6 +43,7 @@ from orders.services import (
     order_set_fulfillment,
     orders_bulk_fulfillment,
 )
+from ui.forms import is_db_id
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
@@ -50,30 +51,50 @@ from ui.paging import CappedPaginator
 FILTER_KEYS = OrderFilterForm.field_order
 
 
-@require_GET
-def index(request: HtmxHttpRequest) -> HttpResponse:
-    scope = accounts_in_scope(request=request)
-    accounts = accounts_with_roles(accounts=scope, user=request.user)
-    form = OrderFilterForm(request.GET or None, accounts=accounts)
+def _list_context(
+    request: HtmxHttpRequest,
+    params: QueryDict,
+    *,
+    bulk_form: BulkFulfillmentForm | None = None,
+) -> dict[str, Any]:
+    """The orders list for ``params`` (the query string); after a refused bulk form, with its
+    errors and the orders it had ticked still ticked."""
+    scope = account_scope_id(request=request)
+    accounts = accounts_with_roles(user=request.user, scope=scope)
+    form = OrderFilterForm(params or None, accounts=accounts)
     query = form.query()
-    rows, count_qs = orders_page_source(
-        accounts=accounts, account_ids=[a.pk for a in accounts], query=query
-    )
-    page = CappedPaginator(rows, form.page_size(), count_qs=count_qs).get_page(
-        request.GET.get("page")
-    )
-    context = {
+    rows, count_qs = orders_page_source(user=request.user, query=query, scope=scope)
+    page = CappedPaginator(rows, form.page_size(), count_qs=count_qs).get_page(params.get("page"))
+    writable = [
+        a.pk
+        for a in accounts
+        if (a.viewer_role or 0) >= Role.OPERATOR and a.status != AccountStatus.UNLINKED
+    ]
+    selected: set[int] = set()
+    if bulk_form is not None:
+        selected = {int(v) for v in request.POST.getlist("orders") if is_db_id(v)}
+    return {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
         "rows": order_rows(orders=page.object_list, detail_prefix=reverse("orders:index")),
-        "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
-        "filters_qs_sortless": filter_querystring(request.GET, FILTER_KEYS, sort=None),
+        "filters_qs": filter_querystring(params, FILTER_KEYS),
+        "filters_qs_sortless": filter_querystring(params, FILTER_KEYS, sort=None),
         "sort": query.sort,
         "labels": FULFILLMENT_LABELS,
         "settable": SETTABLE_CHOICES,
-        "can_operate": any((a.viewer_role or 0) >= Role.OPERATOR for a in accounts),
+        "can_operate": bool(writable),
+        "writable_accounts": writable,
+        "unlinked_accounts": [a for a in accounts if a.status == AccountStatus.UNLINKED],
+        "bulk_form": bulk_form,
+        "bulk_status": request.POST.get("status", "") if bulk_form is not None else "",
+        "selected": selected,
     }
+
+
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    context = _list_context(request, request.GET)
     template = "orders/list.html#rows" if request.htmx else "orders/list.html"
     return render(request, template, context)
 
@@ -86,7 +107,7 @@ def _tracking_form(
     line_items: list[OrderLineItem] | None = None,
 ) -> TrackingForm:
     items = order.line_items.all() if line_items is None else line_items
-    lines = [(str(li.allegro_id), f"{li.quantity} x {li.offer_name}") for li in items]
+    lines = [(str(li.allegro_id), f"{li.quantity} {TIMES} {li.offer_name}") for li in items]
     return TrackingForm(
         data, carriers=carriers, line_items=lines, initial={"revision": order.revision}
     )
@@ -118,13 +139,16 @@ def _detail_context(request: HtmxHttpRequest, order: Order, **extra: Any) -> dic
     role = getattr(order, "viewer_role", None)
     if role is None:  # an order not read by ``order_get_for_user``
         role = roles_by_account(user=request.user).get(order.account_id, 0)
-    can_operate = role >= Role.OPERATOR
+    read_only = order.account.status == AccountStatus.UNLINKED
+    can_operate = role >= Role.OPERATOR and not read_only
     detail = order_detail(order=order)
     context: dict[str, Any] = {
         "detail": detail,
         "order": order,
         "labels": FULFILLMENT_LABELS,
         "can_operate": can_operate,
+        "read_only": read_only,
+        "unlinked_accounts": [order.account] if read_only else [],
         "fulfillment_form": FulfillmentForm(
             initial={"status": order.fulfillment_status, "revision": order.revision}
         ),
@@ -153,12 +177,15 @@ def fulfillment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         context = _detail_context(request, order, fulfillment_form=form)
         return render(request, "orders/detail.html", context, status=422)
-    outcome = order_set_fulfillment(
-        order=order,
-        actor=request.user,
-        status=form.cleaned_data["status"],
-        revision=form.cleaned_data["revision"] or None,
-    )
+    try:
+        outcome = order_set_fulfillment(
+            order=order,
+            actor=request.user,
+            status=form.cleaned_data["status"],
+            revision=form.cleaned_data["revision"] or None,
+        )
+    except AccountReadOnly as exc:
+        return _refused(request, order, exc)
     if outcome.state == "conflict":
         order.refresh_from_db()
         context = {
@@ -179,6 +206,10 @@ def fulfillment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def tracking(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     order = order_get_for_user(user=request.user, order_id=pk)
     account_require_role(user=request.user, account=order.account, role=Role.OPERATOR)
+    try:
+        account_require_writable(account=order.account)
+    except AccountReadOnly as exc:  # before the carriers are asked for
+        return _refused(request, order, exc)
     carriers, _problem = _carriers(order)
     form = _tracking_form(order, carriers, request.POST)
     if not form.is_valid():
@@ -212,17 +243,44 @@ def tracking(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "orders/detail.html", context, status=422)
 
 
+def _refused(request: HtmxHttpRequest, order: Order, exc: AccountReadOnly) -> HttpResponse:
+    """A write on an unlinked account: the read-only page, saying why (403)."""
+    messages.error(request, str(exc))
+    return render(request, "orders/detail.html", _detail_context(request, order), status=403)
+
+
+def _bulk_back(request: HtmxHttpRequest) -> QueryDict:
+    """The list's query string the bulk form was sent from (its hidden ``filters``)."""
+    return QueryDict((request.POST.get("filters") or "")[:2000])
+
+
 @require_POST
 def bulk_fulfillment(request: HtmxHttpRequest) -> HttpResponse:
-    """Set one status on the ticked orders; the page lists the outcome per order."""
+    """Set one status on the ticked orders, after a confirmation step.
+
+    Without ``confirm`` the page (or, for HTMX, a panel under the bulk bar) lists what will
+    change and asks; a refused form shows the list again with the orders still ticked.
+    """
     form = BulkFulfillmentForm(request.POST)
+    filters_qs = filter_querystring(_bulk_back(request), FILTER_KEYS)
     if not form.is_valid():
-        for error in form.errors.as_data().values():
-            messages.error(request, " ".join(str(m) for e in error for m in e.messages))
-        return HttpResponseRedirect(reverse("orders:index"))
+        if request.htmx:
+            context = {"bulk_form": form, "filters_qs": filters_qs}
+            return render(request, "orders/bulk_confirm.html#panel", context)
+        context = _list_context(request, _bulk_back(request), bulk_form=form)
+        return render(request, "orders/list.html", context, status=422)
     orders = list(orders_by_pks_for_user(user=request.user, pks=form.cleaned_data["orders"]))
-    rows = orders_bulk_fulfillment(
-        orders=orders, actor=request.user, status=form.cleaned_data["status"]
-    )
-    context = {"rows": rows, "status": form.cleaned_data["status"], "labels": FULFILLMENT_LABELS}
+    status = form.cleaned_data["status"]
+    if not form.cleaned_data["confirm"]:
+        context = {
+            "bulk_form": form,
+            "orders": orders,
+            "status": status,
+            "labels": FULFILLMENT_LABELS,
+            "filters_qs": filters_qs,
+        }
+        template = "orders/bulk_confirm.html#panel" if request.htmx else "orders/bulk_confirm.html"
+        return render(request, template, context)
+    rows = orders_bulk_fulfillment(orders=orders, actor=request.user, status=status)
+    context = {"rows": rows, "status": status, "labels": FULFILLMENT_LABELS}
     return render(request, "orders/bulk_result.html", context)

@@ -95,7 +95,9 @@ def test_views_refuse_the_wrong_method(client_for: Any, dave: Any, account: Any)
 
 def test_htmx_unlink_returns_the_rows_fragment(client_for: Any, dave: Any, account: Any) -> None:
     response = client_for(dave).post(
-        reverse("accounts:unlink", args=[account.pk]), headers={"HX-Request": "true"}
+        reverse("accounts:unlink", args=[account.pk]),
+        {"confirm": "1"},
+        headers={"HX-Request": "true"},
     )
     html = response.content.decode()
     assert response.status_code == 200

@@ -251,7 +251,9 @@ def test_unlink_deletes_tokens_keeps_the_account(
 ) -> None:
     account = link_account(SELLER_LOGIN)
     grant(manager, account, Role.MANAGER)
-    response = client_for(manager).post(reverse("accounts:unlink", args=[account.pk]))
+    response = client_for(manager).post(
+        reverse("accounts:unlink", args=[account.pk]), {"confirm": "1"}
+    )
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == AccountStatus.UNLINKED

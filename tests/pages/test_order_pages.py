@@ -205,7 +205,7 @@ def test_bulk_fulfillment_reports_each_order(
     sim.control("POST", f"/orders/{orders[2].allegro_id}/modification", {"note": "zmiana"})
     response = client_for(operator).post(
         reverse("orders:bulk_fulfillment"),
-        {"status": "READY_FOR_SHIPMENT", "orders": [o.pk for o in orders]},
+        {"status": "READY_FOR_SHIPMENT", "orders": [o.pk for o in orders], "confirm": "1"},
     )
     assert response.status_code == 200
     html = response.content.decode()
