@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404, HttpRequest
 
 from accounts.models import AccountGrant, AccountStatus, AccountToken, AllegroAccount, Role
@@ -67,6 +67,49 @@ def accounts_in_scope(*, request: HttpRequest) -> QuerySet[AllegroAccount]:
     if scope is None or not visible.filter(pk=scope).exists():
         return visible
     return visible.filter(pk=scope)
+
+
+def accounts_scoped(*, user: AnyUser, scope: int | None = None) -> QuerySet[AllegroAccount]:
+    """The accounts ``user`` may see, narrowed to ``scope`` (the switcher's account id).
+
+    A scope the user cannot see (a revoked grant, a forged id) falls back to every visible
+    account, as ``accounts_in_scope`` does; decided inside the query, so this costs none.
+    """
+    visible = accounts_visible_to(user=user)
+    if scope is None:
+        return visible
+    return visible.filter(Q(pk=scope) | ~Exists(visible.filter(pk=scope)))
+
+
+def role_expression(*, user: AnyUser, account_ref: str = "pk") -> Any:
+    """An annotation: the user's role on the row's account (``OuterRef(account_ref)``), read in
+    the row's own query; ``Role.MANAGER`` for a superuser, ``None`` without a grant."""
+    if getattr(user, "is_superuser", False):
+        return Value(int(Role.MANAGER))
+    return Subquery(
+        AccountGrant.objects.filter(user_id=user.pk or 0, account_id=OuterRef(account_ref))
+        .order_by()
+        .values("role")[:1]
+    )
+
+
+def accounts_with_roles(*, user: AnyUser, scope: int | None = None) -> list[Any]:
+    """The list pages' accounts (``accounts_scoped``, by login) with ``viewer_role``, in one
+    query."""
+    return list(
+        accounts_scoped(user=user, scope=scope)
+        .order_by("login", "id")
+        .annotate(viewer_role=role_expression(user=user))
+    )
+
+
+def roles_by_account(*, user: AnyUser) -> dict[int, int]:
+    """``{account id: role}`` for the user's grants (superusers: managers of every account)."""
+    if not user.is_authenticated:
+        return {}
+    if getattr(user, "is_superuser", False):
+        return {pk: Role.MANAGER for pk in AllegroAccount.objects.values_list("pk", flat=True)}
+    return dict(AccountGrant.objects.filter(user_id=user.pk).values_list("account_id", "role"))
 
 
 def accounts_for_sync() -> QuerySet[AllegroAccount]:

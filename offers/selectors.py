@@ -8,14 +8,14 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import AllegroAccount, AuditLogEntry
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import accounts_scoped, accounts_visible_to, role_expression
 from offers.models import Offer
-from ui.paging import Accounts, MergedByAccount, account_filter, contains
+from ui.paging import MergedByAccount, contains
 
 if TYPE_CHECKING:
     from accounts.selectors import AnyUser
@@ -88,9 +88,16 @@ def _search(qs: QuerySet[Offer], text: str) -> QuerySet[Offer]:
     return qs.filter(cond)
 
 
-def offers_filtered(*, accounts: Accounts, query: OfferQuery) -> QuerySet[Offer]:
-    """Offers of ``accounts`` (from ``accounts_in_scope``) matching ``query``, sorted."""
-    qs = Offer.objects.filter(account__in=account_filter(accounts))
+def offers_filtered(
+    *, user: AnyUser, query: OfferQuery, scope: int | None = None
+) -> QuerySet[Offer]:
+    """Offers ``user`` may see (narrowed to the switcher's ``scope``) matching ``query``, sorted."""
+    return _matching(accounts_scoped(user=user, scope=scope), query)
+
+
+def _matching(accounts: QuerySet[AllegroAccount] | list[int], query: OfferQuery) -> QuerySet[Offer]:
+    """``accounts``: a queryset (a semi-join) or their ids (literal, seen by the planner)."""
+    qs = Offer.objects.filter(account__in=accounts)
     if query.account_ids:
         qs = qs.filter(account_id__in=list(query.account_ids))
     qs = _search(qs, query.q)
@@ -117,14 +124,15 @@ def _for_display(qs: QuerySet[Offer]) -> QuerySet[Offer]:
 
 
 def offers_page_source(
-    *, accounts: Accounts, account_ids: Sequence[int], query: OfferQuery
+    *, user: AnyUser, query: OfferQuery, scope: int | None = None
 ) -> tuple[Any, QuerySet[Offer]]:
-    """``(rows to page through, queryset to count)`` for the list.
+    """``(rows to page through, queryset to count)`` for the list of ``offers_filtered``.
 
-    ``account_ids`` are the ids of ``accounts`` (the scope); with several of them and a sort on
-    a per-account index, pages are merged from per-account index scans.
+    The visible accounts' ids are read first (literal ids for the planner); with several of
+    them and a sort on a per-account index, pages are merged from per-account index scans.
     """
-    base = offers_filtered(accounts=accounts, query=query)
+    account_ids = list(accounts_scoped(user=user, scope=scope).values_list("pk", flat=True))
+    base = _matching(account_ids, query)
     ids = [i for i in account_ids if not query.account_ids or i in query.account_ids]
     if len(ids) > 1 and query.sort in MERGEABLE_SORTS:
         merged = MergedByAccount(
@@ -145,6 +153,17 @@ def offer_get_for_user(*, user: AnyUser, offer_id: int | str) -> Offer:
             .get(pk=int(offer_id))
         )
     except (Offer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such offer.") from exc
+
+
+def offer_get_by_allegro_id(*, user: AnyUser, account_id: int, allegro_id: str) -> Offer:
+    """The mirrored offer ``allegro_id`` of account ``account_id`` (another page links to it by
+    Allegro's id), if the user may see that account; else ``Http404``."""
+    try:
+        return Offer.objects.filter(account__in=accounts_visible_to(user=user)).get(
+            account_id=account_id, allegro_id=allegro_id
+        )
+    except Offer.DoesNotExist as exc:
         raise Http404("No such offer.") from exc
 
 
@@ -187,33 +206,3 @@ def _base_marketplace(offer: Offer) -> str:
     raw = offer.raw or {}
     base = (((raw.get("publication") or {}).get("marketplaces") or {}).get("base") or {}).get("id")
     return str(base or offer.account.base_marketplace or "allegro-pl")
-
-
-def role_expression(*, user: AnyUser, account_ref: str = "pk") -> Any:
-    """An annotation: the user's role on the row's account (``OuterRef(account_ref)``), read in
-    the row's own query; ``Role.MANAGER`` for a superuser, ``None`` without a grant."""
-    from accounts.models import AccountGrant, Role
-
-    if getattr(user, "is_superuser", False):
-        return Value(int(Role.MANAGER))
-    return Subquery(
-        AccountGrant.objects.filter(user_id=user.pk or 0, account_id=OuterRef(account_ref))
-        .order_by()
-        .values("role")[:1]
-    )
-
-
-def accounts_with_roles(*, accounts: QuerySet[AllegroAccount], user: AnyUser) -> list[Any]:
-    """The list pages' accounts (by login) with ``viewer_role``, in one query."""
-    return list(accounts.order_by("login", "id").annotate(viewer_role=role_expression(user=user)))
-
-
-def roles_by_account(*, user: AnyUser) -> dict[int, int]:
-    """``{account id: role}`` for the user's grants (superusers: managers of every account)."""
-    from accounts.models import AccountGrant, Role
-
-    if not user.is_authenticated:
-        return {}
-    if getattr(user, "is_superuser", False):
-        return {pk: Role.MANAGER for pk in AllegroAccount.objects.values_list("pk", flat=True)}
-    return dict(AccountGrant.objects.filter(user_id=user.pk).values_list("account_id", "role"))

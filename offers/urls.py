@@ -7,6 +7,7 @@ app_name = "offers"
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("by-id/<int:account_pk>/<str:allegro_id>/", views.by_id, name="by_id"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/publication/", views.publication, name="publication"),
     path("<int:pk>/operations/<str:token>/", views.operation, name="operation"),

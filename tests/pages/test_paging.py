@@ -67,14 +67,22 @@ def _accounts(shops: list[Any]) -> Any:
     return AllegroAccount.objects.filter(pk__in=[s.pk for s in shops])
 
 
+def _viewer(shops: list[Any]) -> Any:
+    """A staff member granted the three shops (the list selectors start from the user)."""
+    from tests.factories import AccountGrantFactory, UserFactory
+
+    user = UserFactory()
+    for shop in shops:
+        AccountGrantFactory(user=user, account=shop)
+    return user
+
+
 @pytest.mark.parametrize("sort", sorted(OFFER_SORTS))
 def test_merged_offer_pages_equal_a_plain_sort(three_shops: list[Any], sort: str) -> None:
-    accounts = _accounts(three_shops)
+    user = _viewer(three_shops)
     query = OfferQuery(sort=sort, statuses=["ACTIVE"])
-    rows, count_qs = offers_page_source(
-        accounts=accounts, account_ids=[s.pk for s in three_shops], query=query
-    )
-    expected = list(offers_filtered(accounts=accounts, query=query).values_list("pk", flat=True))
+    rows, count_qs = offers_page_source(user=user, query=query)
+    expected = list(offers_filtered(user=user, query=query).values_list("pk", flat=True))
     got = [o.pk for start in range(0, len(expected) + 10, 10) for o in rows[start : start + 10]]
     assert got == expected
     assert count_qs.count() == len(expected)
@@ -82,28 +90,20 @@ def test_merged_offer_pages_equal_a_plain_sort(three_shops: list[Any], sort: str
 
 @pytest.mark.parametrize("sort", sorted(ORDER_SORTS))
 def test_merged_order_pages_equal_a_plain_sort(three_shops: list[Any], sort: str) -> None:
-    accounts = _accounts(three_shops)
+    user = _viewer(three_shops)
     query = OrderQuery(sort=sort, fulfillment=["NEW"])
-    rows, _count = orders_page_source(
-        accounts=accounts, account_ids=[s.pk for s in three_shops], query=query
-    )
-    expected = list(orders_filtered(accounts=accounts, query=query).values_list("pk", flat=True))
+    rows, _count = orders_page_source(user=user, query=query)
+    expected = list(orders_filtered(user=user, query=query).values_list("pk", flat=True))
     got = [o.pk for start in range(0, len(expected) + 7, 7) for o in rows[start : start + 7]]
     assert got == expected
 
 
 def test_merge_is_used_for_indexed_sorts_only(three_shops: list[Any]) -> None:
-    accounts = _accounts(three_shops)
+    user = _viewer(three_shops)
     ids = [s.pk for s in three_shops]
-    merged, _ = offers_page_source(
-        accounts=accounts, account_ids=ids, query=OfferQuery(sort="price")
-    )
-    plain, _ = offers_page_source(
-        accounts=accounts, account_ids=ids, query=OfferQuery(sort="title")
-    )
-    one, _ = offers_page_source(
-        accounts=accounts, account_ids=ids, query=OfferQuery(sort="price", account_ids=[ids[0]])
-    )
+    merged, _ = offers_page_source(user=user, query=OfferQuery(sort="price"))
+    plain, _ = offers_page_source(user=user, query=OfferQuery(sort="title"))
+    one, _ = offers_page_source(user=user, query=OfferQuery(sort="price", account_ids=[ids[0]]))
     assert isinstance(merged, MergedByAccount)
     assert not isinstance(plain, MergedByAccount)
     assert not isinstance(one, MergedByAccount)
