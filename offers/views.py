@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
-from accounts.selectors import accounts_in_scope, accounts_visible_to
+from accounts.selectors import (
+    account_scope_id,
+    accounts_scoped,
+    accounts_visible_to,
+    accounts_with_roles,
+    roles_by_account,
+)
 from accounts.services import account_require_role
 from backoffice.htmx import HtmxHttpRequest
 from offers.forms import (
@@ -28,14 +34,13 @@ from offers.forms import (
 )
 from offers.models import Offer
 from offers.selectors import (
-    accounts_with_roles,
     offer_audit_trail,
+    offer_get_by_allegro_id,
     offer_get_for_user,
     offer_marketplace_prices,
     offers_by_pks_for_user,
     offers_filtered,
     offers_page_source,
-    roles_by_account,
 )
 from offers.services import (
     EditOutcome,
@@ -59,13 +64,11 @@ FILTER_KEYS = OfferFilterForm.field_order
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     """The offers list: filters and page live in the query string."""
-    scope = accounts_in_scope(request=request)
-    accounts = accounts_with_roles(accounts=scope, user=request.user)
+    scope = account_scope_id(request=request)
+    accounts = accounts_with_roles(user=request.user, scope=scope)
     form = OfferFilterForm(request.GET or None, accounts=accounts)
     query = form.query()
-    rows, count_qs = offers_page_source(
-        accounts=accounts, account_ids=[a.pk for a in accounts], query=query
-    )
+    rows, count_qs = offers_page_source(user=request.user, query=query, scope=scope)
     paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
     page = paginator.get_page(request.GET.get("page"))
     context = {
@@ -110,6 +113,13 @@ def _edit_form_for(offer: Offer, data: QueryDict | None = None) -> OfferEditForm
         offer_status=offer.status,
         marketplace_prices=offer_marketplace_prices(offer=offer),
     )
+
+
+@require_GET
+def by_id(request: HtmxHttpRequest, account_pk: int, allegro_id: str) -> HttpResponse:
+    """An offer named by Allegro's id (an order line's link): its page, or 404."""
+    offer = offer_get_by_allegro_id(user=request.user, account_id=account_pk, allegro_id=allegro_id)
+    return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
 
 
 @require_GET
@@ -210,9 +220,10 @@ def publication(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def _bulk_selection(request: HtmxHttpRequest, form: BulkActionForm) -> list[Offer]:
     if form.cleaned_data["all_matching"]:
         params = QueryDict(form.cleaned_data["filters"] or "")
-        scope = accounts_in_scope(request=request)
-        filters = OfferFilterForm(params or None, accounts=list(scope))
-        qs = offers_filtered(accounts=scope, query=filters.query())
+        scope = account_scope_id(request=request)
+        visible = list(accounts_scoped(user=request.user, scope=scope))
+        filters = OfferFilterForm(params or None, accounts=visible)
+        qs = offers_filtered(user=request.user, query=filters.query(), scope=scope)
     else:
         qs = offers_by_pks_for_user(user=request.user, pks=form.cleaned_data["offers"])
     return list(
