@@ -65,7 +65,7 @@ DEFAULT_PAUSE_SECONDS = 60.0
 class Lease:
     account_key: str
     lease_id: str
-    granted_at: float  # governor clock (Redis server time for RateGovernor)
+    granted_at: float  # governor clock (Redis server time for RateGovernor unless injected)
 
 
 class GovernorTimeout(RateLimited):
@@ -132,8 +132,12 @@ local waiting_ttl = tonumber(ARGV[7])
 local poll = tonumber(ARGV[8])
 local first = ARGV[9] == '1'
 local burst = tonumber(ARGV[10])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[11])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local keep = tonumber(ARGV[12] or '0')
 local pause = tonumber(redis.call('GET', prefix .. ':pause') or '0')
 if pause > now then
   return {0, tostring(pause - now), 'paused'}
@@ -145,7 +149,7 @@ local leases = prefix .. ':lease:' .. acct
 local active = prefix .. ':active'
 local waiting = prefix .. ':waiting'
 local seq = prefix .. ':seq'
-local ttl_ms = math.ceil(window * 2000)
+local ttl_ms = math.max(math.ceil(window * 2000), keep)
 redis.call('ZREMRANGEBYSCORE', glog, '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
 redis.call('ZREMRANGEBYSCORE', active, '-inf', now - window)
@@ -218,29 +222,40 @@ redis.call('ZADD', alog, now, member)
 redis.call('ZADD', leases, now + lease_ttl, member)
 redis.call('PEXPIRE', glog, ttl_ms)
 redis.call('PEXPIRE', alog, ttl_ms)
-redis.call('PEXPIRE', leases, math.ceil(lease_ttl * 1000) + 1000)
+redis.call('PEXPIRE', leases, math.max(math.ceil(lease_ttl * 1000) + 1000, keep))
 return {1, member, string.format('%.6f', now)}
 """
 
 _PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local seconds = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local keep = tonumber(ARGV[3] or '0')
 local target = now + seconds
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if target > current then
-  redis.call('SET', KEYS[1], string.format('%.6f', target), 'PX', math.ceil(seconds * 1000) + 1000)
+  redis.call('SET', KEYS[1], string.format('%.6f', target), 'PX',
+    math.max(math.ceil(seconds * 1000) + 1000, keep))
   return string.format('%.6f', target)
 end
 return string.format('%.6f', current)
 """
 
 _PAUSED_FOR = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[1])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 return string.format('%.6f', math.max(current - now, 0))
 """
+
+
+_INJECTED_CLOCK_KEY_LIFETIME_MS = 3_600_000
 
 
 def _to_str(value: bytes | str) -> str:
@@ -259,11 +274,23 @@ class RateGovernor:
         client_id: str,
         limits: GovernorLimits | None = None,
         namespace: str = "allegro:governor",
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``clock``/``sleep``: the time source and the wait between attempts.
+
+        Without ``clock`` the scripts read Redis server time, the one clock every process and
+        host shares (the production setting) and ``acquire`` measures its timeout on
+        ``time.monotonic``. With ``clock`` (tests, simulations) its value is passed to the
+        scripts as "now" and ``acquire`` uses it too; every process sharing the keys must then
+        use the same clock. Key expiries are real time, which an injected clock may outrun or
+        lag behind (a test's virtual clock stands still while a subprocess starts), so with
+        one every key lives at least an hour; ``reset`` clears them.
+        """
         self.redis = redis
         self.limits = limits or GovernorLimits()
         self.prefix = f"{namespace}:{client_id}"
+        self._clock = clock
         self._sleep = sleep
         self._acquire = redis.register_script(_ACQUIRE)
         self._pause = redis.register_script(_PAUSE)
@@ -300,12 +327,21 @@ class RateGovernor:
                 lim.max_poll,
                 1 if first else 0,
                 lim.burst_fraction,
+                *self._now_arg(),
             ]
         )
         return result
 
+    def _now_arg(self) -> list[float]:
+        """The scripts' optional last arguments: the injected clock's "now" and the shortest key
+        lifetime in ms (none: the scripts read server time and size expiries themselves)."""
+        return [] if self._clock is None else [self._clock(), _INJECTED_CLOCK_KEY_LIFETIME_MS]
+
+    def _elapsed_clock(self) -> float:
+        return time.monotonic() if self._clock is None else self._clock()
+
     def acquire(self, account_key: str, *, timeout: float | None = None) -> Lease:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else self._elapsed_clock() + timeout
         first = True
         while True:
             lease, wait, reason = self.try_acquire(account_key, first=first)
@@ -314,7 +350,7 @@ class RateGovernor:
             first = first and reason == "paused"
             if (
                 deadline is not None
-                and time.monotonic() + min(wait, self.limits.max_poll) > deadline
+                and self._elapsed_clock() + min(wait, self.limits.max_poll) > deadline
             ):
                 raise GovernorTimeout(
                     f"no request slot for {account_key} ({reason})", retry_after=wait
@@ -331,13 +367,15 @@ class RateGovernor:
         """Block every process until ``seconds`` from now; returns the pause-until instant."""
         span = self.limits.pause_default if seconds is None else max(float(seconds), 0.0)
         try:
-            return float(_to_str(self._pause(keys=[f"{self.prefix}:pause"], args=[span])))
+            until = self._pause(keys=[f"{self.prefix}:pause"], args=[span, *self._now_arg()])
+            return float(_to_str(until))
         except RedisError as exc:
             raise GovernorUnavailable("rate governor unavailable: cannot pause") from exc
 
     def paused_for(self) -> float:
         try:
-            return float(_to_str(self._paused_for(keys=[f"{self.prefix}:pause"])))
+            left = self._paused_for(keys=[f"{self.prefix}:pause"], args=self._now_arg())
+            return float(_to_str(left))
         except RedisError as exc:
             raise GovernorUnavailable("rate governor unavailable") from exc
 

@@ -1,5 +1,11 @@
 """Rate governor rules against real Redis (and the in-process twin): budget, fairness,
-concurrency cap, crashed leases, and the global pause across threads and processes."""
+concurrency cap, crashed leases, and the global pause across threads and processes.
+
+The scenarios run on a virtual clock injected into the governor (``clock=``/``sleep=``): the
+worker threads take turns and no real time passes while they wait, so several rate windows take
+the time of their Redis calls and every run is the same. The real pacing against the simulator's
+own limiter is tested end to end in ``test_rate_limit.py`` and
+``tests/accounts/test_rate_governor_accounts.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ import bisect
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,6 +27,7 @@ from allegro.governor import (
     LocalGovernor,
     RateGovernor,
 )
+from tests.allegro.virtual_clock import VirtualClock
 from tests.conftest import worker_redis_url
 
 # Unique per run: other suites may share this Redis database.
@@ -31,7 +37,23 @@ ACCOUNTS = ("a1", "a2", "a3", "a4", "a5")
 
 
 @pytest.fixture
-def governor(redis_client: Any) -> Iterator[RateGovernor]:
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def governor(redis_client: Any, clock: VirtualClock) -> Iterator[RateGovernor]:
+    gov = RateGovernor(
+        redis_client, client_id=CLIENT, limits=LIMITS, clock=clock.now, sleep=clock.sleep
+    )
+    gov.reset()
+    yield gov
+    gov.reset()
+
+
+@pytest.fixture
+def server_time_governor(redis_client: Any) -> Iterator[RateGovernor]:
+    """The production setting: the scripts read Redis server time."""
     gov = RateGovernor(redis_client, client_id=CLIENT, limits=LIMITS)
     gov.reset()
     yield gov
@@ -46,13 +68,22 @@ def max_in_window(times: list[float], window: float) -> int:
     )
 
 
+def grant_times(grants: list[Lease]) -> list[float]:
+    return [VirtualClock.exact(g.granted_at) for g in grants]
+
+
 def run_demand(
-    gov: Any, threads_per_account: dict[str, int], *, seconds: float, request_time: float = 0.002
+    gov: Any,
+    clock: VirtualClock,
+    threads_per_account: dict[str, int],
+    *,
+    seconds: float,
+    request_time: float = 0.002,
 ) -> list[Lease]:
-    """Hammer ``gov`` from several threads per account for ``seconds``; return every grant."""
+    """Hammer ``gov`` from several threads per account for ``seconds`` of virtual time (each
+    request holds its lease ``request_time``); return every grant."""
     stop = threading.Event()
     grants: list[Lease] = []
-    lock = threading.Lock()
 
     def worker(account: str) -> None:
         while not stop.is_set():
@@ -60,22 +91,18 @@ def run_demand(
                 lease = gov.acquire(account, timeout=0.2)
             except GovernorTimeout:
                 continue
-            with lock:
-                grants.append(lease)
-            time.sleep(request_time)
+            grants.append(lease)
+            clock.sleep(request_time)
             gov.release(lease)
 
     workers = [
-        threading.Thread(target=worker, args=(account,), daemon=True)
+        clock.start(worker, account)
         for account, count in threads_per_account.items()
         for _ in range(count)
     ]
-    for w in workers:
-        w.start()
-    stop.wait(seconds)
+    clock.sleep(seconds)
     stop.set()
-    for w in workers:
-        w.join(timeout=10)
+    clock.join(workers)
     return grants
 
 
@@ -94,7 +121,7 @@ def assert_budget_and_fairness(
     """Never over budget; in steady state (after the first window, while accounts were still
     arriving and the first comer could legitimately use idle capacity) >= 85 % of the budget is
     used and every account gets its fair share."""
-    assert max_in_window([g.granted_at for g in grants], limits.window) <= limits.budget
+    assert max_in_window(grant_times(grants), limits.window) <= limits.budget
     total, per_account = steady_counts(grants, window=limits.window, windows=windows, skip=1)
     assert total >= 0.85 * limits.budget * windows, (total, per_account)
     # Demand of every account is above its share, so each gets an equal share, within two
@@ -105,28 +132,25 @@ def assert_budget_and_fairness(
         assert per_account[account] >= fair - 2 * windows, (account, per_account, fair)
 
 
-@pytest.mark.slow
 def test_five_accounts_share_the_budget_fairly_without_overspending(
-    governor: RateGovernor,
+    governor: RateGovernor, clock: VirtualClock
 ) -> None:
     # a1 is a heavy account (8 workers) against four lighter ones (2 workers each); every
     # account wants more than its share of 60 requests per 3 s window.
     demand = {"a1": 8, "a2": 2, "a3": 2, "a4": 2, "a5": 2}
-    grants = run_demand(governor, demand, seconds=LIMITS.window * 3 + 0.5)
+    grants = run_demand(governor, clock, demand, seconds=LIMITS.window * 3 + 0.5)
     assert_budget_and_fairness(grants, LIMITS, windows=2, accounts=ACCOUNTS)
 
 
-@pytest.mark.slow
-def test_a_lone_account_uses_the_whole_budget(governor: RateGovernor) -> None:
-    grants = run_demand(governor, {"solo": 6}, seconds=LIMITS.window * 2 + 0.5)
-    assert max_in_window([g.granted_at for g in grants], LIMITS.window) <= LIMITS.budget
+def test_a_lone_account_uses_the_whole_budget(governor: RateGovernor, clock: VirtualClock) -> None:
+    grants = run_demand(governor, clock, {"solo": 6}, seconds=LIMITS.window * 2 + 0.5)
+    assert max_in_window(grant_times(grants), LIMITS.window) <= LIMITS.budget
     total, _ = steady_counts(grants, window=LIMITS.window, windows=2)
     assert total >= 0.85 * LIMITS.budget * 2
 
 
-@pytest.mark.slow
 def test_a_light_account_gets_everything_it_asks_while_a_heavy_one_takes_the_rest(
-    governor: RateGovernor,
+    governor: RateGovernor, clock: VirtualClock
 ) -> None:
     # "light" asks about 20 times per window (well under its share of 150); "heavy" asks nonstop.
     stop = threading.Event()
@@ -136,15 +160,14 @@ def test_a_light_account_gets_everything_it_asks_while_a_heavy_one_takes_the_res
         while not stop.is_set():
             light.append(governor.acquire("light", timeout=5))
             governor.release(light[-1])
-            stop.wait(LIMITS.window / 20)
+            clock.sleep(LIMITS.window / 20)
 
-    thread = threading.Thread(target=light_worker, daemon=True)
-    thread.start()
-    heavy = run_demand(governor, {"heavy": 6}, seconds=LIMITS.window * 3 + 0.5)
+    thread = clock.start(light_worker)
+    heavy = run_demand(governor, clock, {"heavy": 6}, seconds=LIMITS.window * 3 + 0.5)
     stop.set()
-    thread.join(timeout=10)
+    clock.join([thread])
     everything = [*heavy, *light]
-    assert max_in_window([g.granted_at for g in everything], LIMITS.window) <= LIMITS.budget
+    assert max_in_window(grant_times(everything), LIMITS.window) <= LIMITS.budget
     total, per_account = steady_counts(everything, window=LIMITS.window, windows=2, skip=1)
     assert total >= 0.85 * LIMITS.budget * 2, per_account
     # light asked ~20 times per window (its share is 150): it got (nearly) all of it.
@@ -152,30 +175,36 @@ def test_a_light_account_gets_everything_it_asks_while_a_heavy_one_takes_the_res
     assert per_account["heavy"] >= total - per_account["light"] - 1
 
 
-@pytest.mark.slow
-def test_local_governor_shares_fairly_too() -> None:
-    gov = LocalGovernor(limits=LIMITS)
+def test_local_governor_shares_fairly_too(clock: VirtualClock) -> None:
+    gov = LocalGovernor(limits=LIMITS, clock=clock.now, sleep=clock.sleep)
     demand = {"a1": 8, "a2": 2, "a3": 2, "a4": 2, "a5": 2}
-    grants = run_demand(gov, demand, seconds=LIMITS.window * 3 + 0.5)
+    grants = run_demand(gov, clock, demand, seconds=LIMITS.window * 3 + 0.5)
     assert_budget_and_fairness(grants, LIMITS, windows=2, accounts=ACCOUNTS)
 
 
 ACQUIRE_IN_SUBPROCESS = """
 import sys, redis, os
 from allegro.governor import GovernorLimits, RateGovernor
+now = [float(sys.argv[4])]  # this process's own copy of the test's virtual clock
+def sleep(seconds):
+    now[0] += seconds
 limits = GovernorLimits(limit=300, window=3.0, headroom_percent=0, concurrency={cap},
                         lease_ttl={lease_ttl}, max_poll=0.05)
-gov = RateGovernor(redis.Redis.from_url(sys.argv[1]), client_id=sys.argv[3], limits=limits)
+gov = RateGovernor(redis.Redis.from_url(sys.argv[1]), client_id=sys.argv[3], limits=limits,
+                   clock=lambda: now[0], sleep=sleep)
 lease = gov.acquire(sys.argv[2], timeout=30)
 print(repr(lease.granted_at), flush=True)
 os._exit(0)  # never releases: a crash while holding the lease
 """
 
 
-def acquire_in_subprocess(account: str, *, cap: int = 4, lease_ttl: float = 120.0) -> float:
+def acquire_in_subprocess(
+    account: str, *, now: float, cap: int = 4, lease_ttl: float = 120.0
+) -> float:
+    """Acquire in another process whose clock starts at ``now``; returns its grant time."""
     script = ACQUIRE_IN_SUBPROCESS.format(cap=cap, lease_ttl=lease_ttl)
     done = subprocess.run(
-        [sys.executable, "-c", script, worker_redis_url(), account, CLIENT],
+        [sys.executable, "-c", script, worker_redis_url(), account, CLIENT, repr(now)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -185,37 +214,49 @@ def acquire_in_subprocess(account: str, *, cap: int = 4, lease_ttl: float = 120.
 
 
 @pytest.mark.slow
-def test_global_pause_blocks_every_thread_and_process(governor: RateGovernor) -> None:
+def test_global_pause_blocks_every_thread_and_process(
+    governor: RateGovernor, clock: VirtualClock
+) -> None:
     pause_until = governor.pause(1.0)
+    assert pause_until == clock.now() + 1.0
     lease, _, reason = governor.try_acquire("a1")
     assert lease is None
     assert reason == "paused"
     granted: list[float] = []
-    lock = threading.Lock()
 
     def worker(account: str) -> None:
-        lease = governor.acquire(account, timeout=30)
-        with lock:
-            granted.append(lease.granted_at)
+        granted.append(governor.acquire(account, timeout=30).granted_at)
 
-    threads = [threading.Thread(target=worker, args=(a,)) for a in ACCOUNTS for _ in range(2)]
-    for t in threads:
-        t.start()
-    other_process = acquire_in_subprocess("a1")
-    for t in threads:
-        t.join(timeout=30)
+    threads = [clock.start(worker, a) for a in ACCOUNTS for _ in range(2)]
+    # Another process (its clock starting at the same instant) waits for the pause as well.
+    other_process = acquire_in_subprocess("a1", now=clock.now())
+    clock.join(threads)
     assert len(granted) == len(threads)
     assert min([*granted, other_process]) >= pause_until
 
 
-def test_pause_only_extends(governor: RateGovernor) -> None:
+def test_pause_only_extends(server_time_governor: RateGovernor) -> None:
+    governor = server_time_governor
     first = governor.pause(30)
     assert governor.pause(1) == first
     assert governor.pause(60) > first
     assert 30 < governor.paused_for() <= 60
 
 
-def test_pause_from_another_process_is_seen_here(governor: RateGovernor) -> None:
+def test_an_injected_clock_is_the_scripts_now(governor: RateGovernor, clock: VirtualClock) -> None:
+    start = clock.now()
+    assert governor.pause(5) == start + 5
+    assert governor.paused_for() == 5.0
+    clock.sleep(2)
+    assert governor.paused_for() == 3.0
+    assert governor.try_acquire("a1")[2] == "paused"
+    lease = governor.acquire("a1", timeout=10)
+    assert lease.granted_at == start + 5
+    assert clock.now() == start + 5
+
+
+def test_pause_from_another_process_is_seen_here(server_time_governor: RateGovernor) -> None:
+    governor = server_time_governor
     script = (
         "import sys, redis; from allegro.governor import RateGovernor; "
         "RateGovernor(redis.Redis.from_url(sys.argv[1]), client_id=sys.argv[2]).pause(5)"
@@ -228,32 +269,32 @@ def test_pause_from_another_process_is_seen_here(governor: RateGovernor) -> None
         governor.acquire("a2", timeout=0.1)
 
 
-@pytest.mark.slow
-def test_concurrency_cap_per_account(governor: RateGovernor) -> None:
+def test_concurrency_cap_per_account(governor: RateGovernor, clock: VirtualClock) -> None:
     in_flight: Counter[str] = Counter()
     peak: Counter[str] = Counter()
-    lock = threading.Lock()
+    done: Counter[str] = Counter()
 
     def worker() -> None:
         for _ in range(5):
             lease = governor.acquire("busy", timeout=30)
-            with lock:
-                in_flight["busy"] += 1
-                peak["busy"] = max(peak["busy"], in_flight["busy"])
-            time.sleep(0.02)
-            with lock:
-                in_flight["busy"] -= 1
+            in_flight["busy"] += 1
+            peak["busy"] = max(peak["busy"], in_flight["busy"])
+            clock.sleep(0.02)
+            in_flight["busy"] -= 1
+            done["busy"] += 1
             governor.release(lease)
 
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
+    threads = [clock.start(worker) for _ in range(10)]
+    clock.sleep(0.01)
     # While "busy" is at its cap, another account is not held back.
+    assert in_flight["busy"] == LIMITS.concurrency
+    asked_at = clock.now()
     other = governor.acquire("quiet", timeout=5)
+    assert VirtualClock.exact(other.granted_at) == asked_at
     governor.release(other)
-    for t in threads:
-        t.join(timeout=30)
+    clock.join(threads)
     assert peak["busy"] == LIMITS.concurrency
+    assert done["busy"] == 50
 
 
 def test_concurrency_cap_refuses_and_release_frees(governor: RateGovernor) -> None:
@@ -264,13 +305,15 @@ def test_concurrency_cap_refuses_and_release_frees(governor: RateGovernor) -> No
 
 
 @pytest.mark.slow
-def test_a_crashed_process_lease_expires(redis_client: Any) -> None:
+def test_a_crashed_process_lease_expires(redis_client: Any, clock: VirtualClock) -> None:
     limits = GovernorLimits(
         limit=300, window=3.0, headroom_percent=0, concurrency=1, lease_ttl=1.0, max_poll=0.05
     )
-    gov = RateGovernor(redis_client, client_id=CLIENT, limits=limits)
+    gov = RateGovernor(
+        redis_client, client_id=CLIENT, limits=limits, clock=clock.now, sleep=clock.sleep
+    )
     gov.reset()
-    crashed_at = acquire_in_subprocess("a1", cap=1, lease_ttl=1.0)
+    crashed_at = acquire_in_subprocess("a1", now=clock.now(), cap=1, lease_ttl=1.0)
     lease, _, reason = gov.try_acquire("a1")
     assert lease is None
     assert reason == "concurrency"
