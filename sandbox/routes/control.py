@@ -22,6 +22,7 @@ from sandbox.http import ApiError
 from sandbox.market import market_step
 from sandbox.routes.oauth import ALL_SCOPES
 from sandbox.seed import SeedOptions, seed
+from sandbox.snapshots import SnapshotError, snapshot_names, snapshot_restore, snapshot_save
 from sandbox.state import State
 
 PREFIX = "/__sandbox__"
@@ -79,21 +80,67 @@ async def health(request: Request) -> Any:
     }
 
 
+def fresh_runtime(request: Request) -> None:
+    """Statistics, violations, faults, rate counters and settings as ``serve`` started them."""
+    state = sim(request)
+    state.stats.clear()
+    state.violations.clear()
+    state.faults.reset(state.fault_baseline)
+    request.app.state.runtime.limiter.clear()
+    state.config.apply(state.settings_baseline)
+
+
 @endpoint
 async def reset(request: Request) -> Any:
     """Wipe resources, statistics, violations; faults and settings back to the ``serve`` flags."""
     state = sim(request)
     body = await body_of(request)
     state.store.reset()
-    state.stats.clear()
-    state.violations.clear()
-    state.faults.reset(state.fault_baseline)
-    request.app.state.runtime.limiter.clear()
+    fresh_runtime(request)
     state.set_clock_offset(0.0)
-    state.config.apply(state.settings_baseline)
     if body.get("seed"):
         return {"reset": True, "seeded": seed(state, SeedOptions(**body["seed"]))}
     return {"reset": True}
+
+
+def snapshot_name(body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise ApiError(400, "VALIDATION_ERROR", 'Expected {"name": "..."}')
+    return name
+
+
+@endpoint
+async def snapshot(request: Request) -> Any:
+    """``{"name": n}``: keep a copy of the whole SQLite state (resources, events, tokens, clock
+    offset) under ``n``; ``GET`` lists the names."""
+    state = sim(request)
+    if request.method == "GET":
+        return {"snapshots": snapshot_names(store=state.store)}
+    name = snapshot_name(await body_of(request))
+    try:
+        snapshot_save(store=state.store, name=name)
+    except SnapshotError as exc:
+        raise ApiError(400, "VALIDATION_ERROR", str(exc)) from exc
+    return {"snapshot": name}
+
+
+@endpoint
+async def restore(request: Request) -> Any:
+    """``{"name": n}``: the SQLite state exactly as snapshot ``n`` saw it (event ids, tokens and
+    clock offset included); statistics, violations, faults and settings reset as ``reset``
+    does."""
+    state = sim(request)
+    name = snapshot_name(await body_of(request))
+    try:
+        snapshot_restore(store=state.store, name=name)
+    except SnapshotError as exc:
+        raise ApiError(400, "VALIDATION_ERROR", str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise ApiError(404, "NOT_FOUND", str(exc)) from exc
+    fresh_runtime(request)
+    state.clock.offset = float(state.store.meta_get("clock_offset") or 0.0)
+    return {"restored": name}
 
 
 @endpoint
@@ -247,6 +294,8 @@ routes = [
     Route(f"{PREFIX}/health", health, methods=["GET"]),
     Route(f"{PREFIX}/reset", reset, methods=["POST"]),
     Route(f"{PREFIX}/seed", do_seed, methods=["POST"]),
+    Route(f"{PREFIX}/snapshot", snapshot, methods=["GET", "POST"]),
+    Route(f"{PREFIX}/restore", restore, methods=["POST"]),
     Route(f"{PREFIX}/sellers", sellers, methods=["GET"]),
     Route(f"{PREFIX}/tokens", mint_token, methods=["POST"]),
     Route(f"{PREFIX}/clients", clients, methods=["GET"]),

@@ -240,3 +240,48 @@ def test_auto_cancellation_of_an_unpaid_form(api: httpx.Client, sim: SimulatorPr
     assert [e["type"] for e in new_events(api, start)] == ["AUTO_CANCELLED"]
     refused = httpx.post(f"{sim.url}/__sandbox__/orders/{paid['id']}/auto-cancellation")
     assert refused.status_code == 422
+
+
+def test_restore_brings_back_the_snapshot_exactly(api: httpx.Client, sim: SimulatorProcess) -> None:
+    from tests.sandbox.test_oauth import refresh
+
+    sim.control("POST", "/clock", {"advance": 120})
+    pair = sim.control("POST", "/tokens", {"seller_id": "10000001", "client_id": sim.client_id})
+    assert sim.control("POST", "/snapshot", {"name": "before-purchase"}) == {
+        "snapshot": "before-purchase"
+    }
+    assert "before-purchase" in sim.control("GET", "/snapshot")["snapshots"]
+    start = cursor(api)
+    offers_before = api.get("/sale/offers", params={"limit": 1000}).json()
+
+    # Everything after the snapshot: an order with events, a used refresh token, clock, faults.
+    first = sim.control("POST", "/sellers/10000001/purchases", {"pay": True})
+    first_events = new_events(api, start)
+    assert refresh(sim, pair["refresh_token"]).status_code == 200
+    assert refresh(sim, pair["refresh_token"]).status_code == 400  # used up
+    sim.control("POST", "/clock", {"advance": 3600})
+    sim.control("PUT", "/faults", {"error_rate": 1.0})
+
+    assert sim.control("POST", "/restore", {"name": "before-purchase"}) == {
+        "restored": "before-purchase"
+    }
+    assert sim.control("GET", "/faults")["error_rate"] == 0
+    assert sim.control("GET", "/clock")["offset"] == 120
+    assert sim.control("GET", "/stats")["paths"] == {}
+    assert cursor(api) == start  # the token minted before the snapshot still works
+    assert new_events(api, start) == []
+    assert api.get("/sale/offers", params={"limit": 1000}).json() == offers_before
+    assert api.get(f"/order/checkout-forms/{first['id']}").status_code == 404
+    # The refresh token is unused again; the next order gets the same event ids as before.
+    assert refresh(sim, pair["refresh_token"]).status_code == 200
+    again = sim.control("POST", "/sellers/10000001/purchases", {"pay": True})
+    assert again["status"] == first["status"]
+    assert [e["id"] for e in new_events(api, start)] == [e["id"] for e in first_events]
+
+
+def test_restore_needs_a_known_snapshot_with_a_safe_name(sim: SimulatorProcess) -> None:
+    control = f"{sim.url}/__sandbox__"
+    assert httpx.post(f"{control}/restore", json={"name": "never-taken"}).status_code == 404
+    for bad in ("../escape", "", "a/b", ".hidden"):
+        assert httpx.post(f"{control}/snapshot", json={"name": bad}).status_code == 400, bad
+    assert httpx.post(f"{control}/snapshot", json={}).status_code == 400
