@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     AnyUser = AbstractBaseUser | AnonymousUser
 
 SCOPE_SESSION_KEY = "account_scope"
+# Where ``accounts_with_roles`` keeps its answer on the user object.
+ROLES_MEMO = "_accounts_with_roles"
 
 
 def accounts_visible_to(*, user: AnyUser) -> QuerySet[AllegroAccount]:
@@ -94,13 +96,22 @@ def role_expression(*, user: AnyUser, account_ref: str = "pk") -> Any:
 
 
 def accounts_with_roles(*, user: AnyUser, scope: int | None = None) -> list[Any]:
-    """The list pages' accounts (``accounts_scoped``, by login) with ``viewer_role``, in one
-    query."""
-    return list(
-        accounts_scoped(user=user, scope=scope)
-        .order_by("login", "id")
-        .annotate(viewer_role=role_expression(user=user))
-    )
+    """The list pages' accounts (``accounts_scoped``, by login) with ``viewer_role``.
+
+    One query per user object and scope: the list is kept on ``user`` (``request.user`` lives
+    for one request), so a list view and the selectors it calls share it.
+    """
+    memo: dict[int | None, list[Any]] | None = getattr(user, ROLES_MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(user, ROLES_MEMO, memo)
+    if scope not in memo:
+        memo[scope] = list(
+            accounts_scoped(user=user, scope=scope)
+            .order_by("login", "id")
+            .annotate(viewer_role=role_expression(user=user))
+        )
+    return list(memo[scope])
 
 
 def roles_by_account(*, user: AnyUser) -> dict[int, int]:

@@ -13,7 +13,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import AllegroAccount, AuditLogEntry
-from accounts.selectors import accounts_scoped, accounts_visible_to, role_expression
+from accounts.selectors import (
+    accounts_scoped,
+    accounts_visible_to,
+    accounts_with_roles,
+    role_expression,
+)
 from offers.models import Offer
 from ui.paging import MergedByAccount, contains
 
@@ -128,10 +133,11 @@ def offers_page_source(
 ) -> tuple[Any, QuerySet[Offer]]:
     """``(rows to page through, queryset to count)`` for the list of ``offers_filtered``.
 
-    The visible accounts' ids are read first (literal ids for the planner); with several of
-    them and a sort on a per-account index, pages are merged from per-account index scans.
+    The visible accounts come from ``accounts_with_roles`` (read once per request; literal ids
+    for the planner); with several of them and a sort on a per-account index, pages are merged
+    from per-account index scans.
     """
-    account_ids = list(accounts_scoped(user=user, scope=scope).values_list("pk", flat=True))
+    account_ids = [a.pk for a in accounts_with_roles(user=user, scope=scope)]
     base = _matching(account_ids, query)
     ids = [i for i in account_ids if not query.account_ids or i in query.account_ids]
     if len(ids) > 1 and query.sort in MERGEABLE_SORTS:

@@ -27,7 +27,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import AllegroAccount, AuditLogEntry
-from accounts.selectors import accounts_scoped, accounts_visible_to, role_expression
+from accounts.selectors import (
+    accounts_scoped,
+    accounts_visible_to,
+    accounts_with_roles,
+    role_expression,
+)
 from orders.models import TO_SHIP, UNPAID, Order, OrderEvent, OrderLineItem, TrackingNumber
 from ui.paging import MergedByAccount, contains
 
@@ -256,8 +261,8 @@ def orders_page_source(
     *, user: AnyUser, query: OrderQuery, scope: int | None = None
 ) -> tuple[Any, QuerySet[Order]]:
     """``(rows to page through, queryset to count)`` for the list of ``orders_filtered``; see
-    ``ui.paging`` (the visible accounts' ids are read first, literal ids for the planner)."""
-    account_ids = list(accounts_scoped(user=user, scope=scope).values_list("pk", flat=True))
+    ``ui.paging`` (the visible accounts from ``accounts_with_roles``, read once per request)."""
+    account_ids = [a.pk for a in accounts_with_roles(user=user, scope=scope)]
     base = _matching(account_ids, query)
     ids = [i for i in account_ids if not query.account_ids or i in query.account_ids]
     if len(ids) > 1 and query.sort in MERGEABLE_SORTS:
