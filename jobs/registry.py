@@ -60,3 +60,9 @@ def spec_for(kind: str) -> JobKindSpec:
 def label_for(kind: str) -> str:
     spec = _KINDS.get(kind)
     return str(spec.label) if spec is not None else kind
+
+
+def report_url_for(job: Job) -> str | None:
+    """Where the kind shows the job's own report (e.g. the bulk report), if it has one."""
+    spec = _KINDS.get(job.kind)
+    return spec.report_url(job) if spec is not None and spec.report_url is not None else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,11 @@ def job_create(
     account: AllegroAccount | None = None,
     status: str = JobStatus.QUEUED,
     enqueue: bool = True,
+    countdown: float | None = None,
 ) -> Job:
-    """Store a job and its items, then (on commit) hand it to a worker."""
+    """Store a job and its items, then (on commit) hand it to a worker, in ``countdown``
+    seconds when given (e.g. Allegro's ``Retry-After``)."""
+    next_poll_at = None if countdown is None else timezone.now() + timedelta(seconds=countdown)
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,
@@ -62,6 +66,7 @@ def job_create(
             account=account,
             status=status,
             params=dict(params or {}),
+            next_poll_at=next_poll_at,
         )
         rows = [
             JobItem(
@@ -82,18 +87,35 @@ def job_create(
         JobItem.objects.bulk_create(rows)
         job.total = len(rows)
         job.save(update_fields=["total", "updated_at"])
-        if enqueue:
-            job_enqueue(job=job)
+    if enqueue:
+        job_enqueue(job=job, countdown=countdown)
     return job
 
 
 RUN_TASK = "jobs.tasks.job_run"
 
 
+# Set while a job runs in the calling process (``task_always_eager``): a run never starts
+# another one from inside itself, a job that must wait stays WAITING for ``jobs_resume``.
+_running_inline: ContextVar[bool] = ContextVar("jobs_running_inline", default=False)
+
+
 def job_enqueue(*, job: Job, countdown: float | None = None) -> None:
     """Hand the job to a worker once the surrounding transaction commits (by task name, so the
-    services never import the task module that imports them)."""
+    services never import the task module that imports them).
+
+    With ``task_always_eager`` (tests, a single-process demo) the job runs here and now, once.
+    """
     job_id = str(job.pk)
+    if current_app.conf.task_always_eager:
+        if _running_inline.get():
+            return
+        token = _running_inline.set(True)
+        try:
+            current_app.tasks[RUN_TASK].apply(args=[job_id])
+        finally:
+            _running_inline.reset(token)
+        return
 
     def send() -> None:
         current_app.send_task(RUN_TASK, args=[job_id], countdown=countdown or None)
@@ -188,6 +210,38 @@ def job_audit_once(
         audit_log(
             actor=actor,
             account=item.account,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            allegro_trace_id=trace_id,
+        )
+    return True
+
+
+def job_items_audit_once(
+    *,
+    items: Sequence[JobItem],
+    actor: AnyUser | None,
+    action: str,
+    target: str,
+    before: Any,
+    after: Any,
+    trace_id: str | None = None,
+) -> bool:
+    """One audit entry for a group of items (e.g. the offers of one Allegro batch command),
+    written unless an earlier run already did. The items share one account."""
+    if not items:
+        return False
+    with transaction.atomic():
+        claimed = JobItem.objects.filter(
+            pk__in=[i.pk for i in items], audited_at__isnull=True
+        ).update(audited_at=timezone.now())
+        if not claimed:
+            return False
+        audit_log(
+            actor=actor,
+            account=items[0].account,
             action=action,
             target=target,
             before=before,

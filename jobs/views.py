@@ -21,6 +21,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     jobs = list(jobs_for_user(user=request.user)[:PAGE_SIZE])
     for job in jobs:
         job.kind_label = registry.label_for(job.kind)  # type: ignore[attr-defined]
+        job.report_url = registry.report_url_for(job)  # type: ignore[attr-defined]
     template = "jobs/list.html#rows" if request.htmx else "jobs/list.html"
     return render(request, template, {"jobs": jobs, "any_active": any(j.is_active for j in jobs)})
 
@@ -32,6 +33,7 @@ def detail(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
         "job": job,
         "kind_label": registry.label_for(job.kind),
         "items": job_items(job=job),
+        "report_url": registry.report_url_for(job),
     }
     template = "jobs/detail.html#report" if request.htmx else "jobs/detail.html"
     return render(request, template, context)
