@@ -20,12 +20,12 @@ from accounts.models import Role
 from accounts.selectors import (
     account_scope_id,
     accounts_scoped,
-    accounts_visible_to,
     accounts_with_roles,
     roles_by_account,
 )
 from accounts.services import account_require_role
 from backoffice.htmx import HtmxHttpRequest
+from jobs.models import Job
 from offers.forms import (
     BulkActionForm,
     OfferEditForm,
@@ -48,12 +48,14 @@ from offers.services import (
     bulk_job_get,
     bulk_job_kind,
     bulk_job_report,
+    bulk_job_rows,
     bulk_job_title,
     offer_edit,
-    offer_operation_check,
+    offer_edit_job_get,
+    offer_edit_outcome,
+    offer_edit_pending,
     offer_set_publication,
 )
-from offers.tasks import offers_bulk_run
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
@@ -91,14 +93,22 @@ def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dic
     if role is None:  # an offer not read by ``offer_get_for_user``
         role = roles_by_account(user=request.user).get(offer.account_id, 0)
     prices = offer_marketplace_prices(offer=offer)
+    trail = offer_audit_trail(offer=offer)
     return {
         "offer": offer,
         "prices": prices,
         "base_marketplace": next((p["marketplace"] for p in prices if p["base"]), ""),
-        "trail": offer_audit_trail(offer=offer),
+        "trail": trail,
+        "pending_edit": _pending_edit(offer, trail),
         "can_edit": role >= Role.MANAGER,
         **extra,
     }
+
+
+def _pending_edit(offer: Offer, trail: list[Any]) -> EditOutcome | None:
+    """An edit of this offer Allegro is still applying (202): the page polls its status."""
+    item = offer_edit_pending(offer=offer, trail=trail)
+    return None if item is None else offer_edit_outcome(item=item)
 
 
 def _edit_form_for(offer: Offer, data: QueryDict | None = None) -> OfferEditForm:
@@ -177,24 +187,23 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def operation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
-    """Follow Allegro's asynchronous edit (202 → operation → done / errors), one poll per GET."""
+    """Where Allegro's asynchronous edit stands (202 → its job → done / errors), read from the
+    edit's job; the job's task does the polling. Done: back to the offer with a message."""
     offer = offer_get_for_user(user=request.user, offer_id=pk)
-    outcome = offer_operation_check(offer=offer, actor=request.user, token=token)
-    if outcome.state in ("done", "unchanged") and not request.htmx:
-        if outcome.state == "done":
-            messages.success(request, _("Allegro finished the change."))
-        return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
+    item = offer_edit_job_get(offer=offer, user=request.user, job_id=token)
+    if item is None:
+        return _redirect(request, reverse("offers:detail", args=[offer.pk]))
+    outcome = offer_edit_outcome(item=item)
+    if outcome.state == "done":
+        messages.success(request, _("Allegro finished the change."))
+        return _redirect(request, reverse("offers:detail", args=[offer.pk]))
     fields = _edit_form_for(offer).fields
     errors = [
         (str(fields[name].label) if name in fields else "", texts)
         for name, texts in outcome.field_errors.items()
     ]
     context = {"offer": offer, "outcome": outcome, "token": token, "errors": errors}
-    if outcome.state in ("done", "unchanged"):
-        if outcome.state == "done":
-            messages.success(request, _("Allegro finished the change."))
-        return _redirect(request, reverse("offers:detail", args=[offer.pk]))
-    template = "offers/operation.html#status" if request.htmx else "offers/operation.html"
+    template = "offers/_edit_status.html" if request.htmx else "offers/operation.html"
     return render(request, template, context)
 
 
@@ -259,13 +268,10 @@ def bulk(request: HtmxHttpRequest) -> HttpResponse:
         action=form.cleaned_data["action"],
         value=form.cleaned_data["value"],
     )
-    offers_bulk_run.delay(job["id"])
-    return HttpResponseRedirect(reverse("offers:bulk_job", args=[job["id"]]))
+    return HttpResponseRedirect(reverse("offers:bulk_job", args=[job.pk]))
 
 
-def _job_or_404(request: HtmxHttpRequest, job_id: str) -> dict[str, Any]:
-    if not accounts_visible_to(user=request.user).exists():
-        raise Http404("No such job.")
+def _job_or_404(request: HtmxHttpRequest, job_id: str) -> Job:
     job = bulk_job_get(job_id=job_id, user=request.user)
     if job is None:
         raise Http404("No such job.")
@@ -274,21 +280,21 @@ def _job_or_404(request: HtmxHttpRequest, job_id: str) -> dict[str, Any]:
 
 @require_GET
 def bulk_job(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    """A bulk job's report, read from the job: what was done, old → new per offer, results."""
     job = _job_or_404(request, job_id)
-    rows = list(job["rows"].values())
+    rows = bulk_job_rows(job=job)
     summary = {
         "success": sum(1 for r in rows if r["status"] == "SUCCESS"),
         "failed": sum(1 for r in rows if r["status"] == "FAIL"),
         "pending": sum(1 for r in rows if r["status"] == "PENDING"),
     }
-    percent = int(100 * job["processed"] / job["total"]) if job["total"] else 100
     context = {
         "job": job,
-        "title": bulk_job_title(action=job["action"], value=job["value"]),
+        "title": bulk_job_title(action=job.params["action"], value=job.params.get("value")),
         "kind": bulk_job_kind(job),
         "rows": rows,
         "summary": summary,
-        "percent": percent,
+        "percent": job.percent,
     }
     template = "offers/bulk_job.html#progress" if request.htmx else "offers/bulk_job.html"
     return render(request, template, context)
@@ -302,7 +308,7 @@ def bulk_job_csv(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
     job = _job_or_404(request, job_id)
     header, rows = bulk_job_report(job=job)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="bulk-{job["id"]}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="bulk-{job.pk}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=csv_delimiter())
     writer.writerow(header)

@@ -196,6 +196,7 @@ class OfferEdit(Traced):
     offer: ProductOffer | None
     operation_url: str | None
     operation_status: str | None
+    retry_after: float | None = None  # Allegro's ``Retry-After`` while the operation runs
 
     @property
     def completed(self) -> bool:
@@ -227,6 +228,14 @@ def patch_product_offer(
             offer=offer, operation_url=None, operation_status="COMPLETED", trace_id=offer.trace_id
         )
     location = _location(response)
+    if max_polls <= 0:  # the caller polls later (a durable job)
+        return OfferEdit(
+            offer=None,
+            operation_url=location,
+            operation_status=None,
+            retry_after=response.retry_after,
+            trace_id=response.trace_id,
+        )
     return poll_offer_operation(
         client,
         operation_url=location,
@@ -264,7 +273,11 @@ def poll_offer_operation(
         status = opt_str(dig(body(response), "operation", "status"))
         wait = response.retry_after if response.retry_after is not None else wait
     return OfferEdit(
-        offer=None, operation_url=operation_url, operation_status=status, trace_id=trace_id
+        offer=None,
+        operation_url=operation_url,
+        operation_status=status,
+        retry_after=wait,
+        trace_id=trace_id,
     )
 
 

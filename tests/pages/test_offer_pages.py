@@ -13,8 +13,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditLogEntry
+from jobs.models import Job, JobStatus
+from jobs.tasks import job_run
 from offers.models import Offer
-from offers.services import bulk_job_create, bulk_job_get, bulk_job_run
+from offers.services import bulk_job_chunks, bulk_job_create, bulk_job_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -223,6 +225,7 @@ def test_asynchronous_edit_202_operation_then_done(
     offer.refresh_from_db()
     assert offer.price_amount != Decimal("55.55")  # the mirror waits for Allegro's answer
     sim.control("POST", "/clock", {"advance": 31})
+    assert job_run(operation_url.rstrip("/").split("/")[-1]) == JobStatus.DONE  # the job's task
     done = client.get(operation_url)
     assert done.status_code == 302
     assert done["Location"] == reverse("offers:detail", args=[offer.pk])
@@ -264,13 +267,11 @@ def test_bulk_price_split_into_commands_with_report_and_csv(
         value=Decimal("10"),
         chunk_size=20,
     )
-    assert [len(c["ids"]) for c in job["chunks"]] == [20, 20, 10]
+    assert [len(c.ids) for c in bulk_job_chunks(job=job)] == [20, 20, 10]
     sim_stats(clear=True)
-    finished = bulk_job_run(job_id=job["id"], sleep=lambda _s: None)
-    assert finished is not None
-    assert finished["status"] == "done"
+    assert job_run(str(job.pk)) == JobStatus.DONE
     assert sim_stats()["paths"]["PUT /sale/offer-price-change-commands/{commandId}"] == 3
-    statuses = {r["offer_id"]: r["status"] for r in finished["rows"].values()}
+    statuses = {r["offer_id"]: r["status"] for r in bulk_job_rows(job=job)}
     assert len(statuses) == 50
     assert set(statuses.values()) == {"SUCCESS"}
     sample = offers[0]
@@ -281,9 +282,9 @@ def test_bulk_price_split_into_commands_with_report_and_csv(
     assert AuditLogEntry.objects.filter(action="offers.bulk.price_increase_pct").count() == 3
 
     client = client_for(manager)
-    page = client.get(reverse("offers:bulk_job", args=[job["id"]])).content.decode()
+    page = client.get(reverse("offers:bulk_job", args=[job.pk])).content.decode()
     assert page.count('data-testid="bulk-row"') == 50
-    report = client.get(reverse("offers:bulk_job_csv", args=[job["id"]]))
+    report = client.get(reverse("offers:bulk_job_csv", args=[job.pk]))
     # Polish interface: Polish headers and results, semicolons (the decimal separator is a comma)
     rows = list(csv.DictReader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 50
@@ -291,7 +292,8 @@ def test_bulk_price_split_into_commands_with_report_and_csv(
 
     # running the job again (a redelivered task) sends nothing new
     sim_stats(clear=True)
-    bulk_job_run(job_id=job["id"], sleep=lambda _s: None)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)  # as if it never finished
+    assert job_run(str(job.pk)) == JobStatus.DONE
     assert not any(k.startswith("PUT") for k in sim_stats()["paths"])
 
 
@@ -318,16 +320,15 @@ def test_bulk_reports_per_offer_failures_and_survives_a_resend(
     from accounts.services import allegro_client_for
     from allegro.api import offers as offers_api
 
-    chunk = job["chunks"][0]
+    chunk = bulk_job_chunks(job=job)[0]
     offers_api.change_publication(
         allegro_client_for(account=shop),
-        command_id=chunk["command_id"],
-        offer_ids=chunk["ids"],
+        command_id=chunk.command_id,
+        offer_ids=chunk.ids,
         action="ACTIVATE",
     )
-    finished = bulk_job_run(job_id=job["id"], sleep=lambda _s: None)
-    assert finished is not None
-    by_id = {r["offer_id"]: r for r in finished["rows"].values()}
+    assert job_run(str(job.pk)) == JobStatus.DONE
+    by_id = {r["offer_id"]: r for r in bulk_job_rows(job=job)}
     for offer in offers[:2]:
         assert by_id[offer.allegro_id]["status"] == "FAIL"
         assert by_id[offer.allegro_id]["message"]
@@ -344,9 +345,8 @@ def test_bulk_view_starts_the_task_and_only_for_managers(
     response = client_for(manager).post(reverse("offers:bulk"), data)
     assert response.status_code == 302
     job_id = response["Location"].rstrip("/").split("/")[-1]
-    job = bulk_job_get(job_id=job_id, user=manager)
-    assert job is not None
-    assert job["status"] == "done"
+    job = Job.objects.get(pk=job_id, actor=manager)
+    assert job.status == "done"
     for offer in offers:
         before = offer.stock_available
         offer.refresh_from_db()
@@ -361,9 +361,8 @@ def test_bulk_view_starts_the_task_and_only_for_managers(
             "filters": "q=" + offers[0].allegro_id,
         },
     )
-    job = bulk_job_get(job_id=response["Location"].rstrip("/").split("/")[-1], user=manager)
-    assert job is not None
-    assert job["total"] == 1
+    job = Job.objects.get(pk=response["Location"].rstrip("/").split("/")[-1], actor=manager)
+    assert job.total == 1
 
 
 def test_multi_valued_filters_survive_the_default_page_size(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from jobs.models import Job
 from offers.models import Offer
 from offers.services import bulk_job_create
 from orders.models import Order
@@ -27,7 +28,7 @@ def order(shop: Any) -> Order:
 
 
 @pytest.fixture
-def job(manager: Any, offer: Offer) -> dict[str, Any]:
+def job(manager: Any, offer: Offer) -> Job:
     return bulk_job_create(actor=manager, offers=[offer], action="stock_add", value=1)
 
 
@@ -35,7 +36,7 @@ def _writes(stats: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in stats["paths"].items() if not k.startswith("GET ")}
 
 
-def _views(offer: Offer, order: Order, job: dict[str, Any]) -> list[tuple[str, str, dict]]:
+def _views(offer: Offer, order: Order, job: Job) -> list[tuple[str, str, dict]]:
     """(method, url, data) of every view, with valid input for the granted roles."""
     return [
         ("get", reverse("offers:index"), {}),
@@ -52,8 +53,8 @@ def _views(offer: Offer, order: Order, job: dict[str, Any]) -> list[tuple[str, s
             reverse("offers:bulk"),
             {"action": "stock_add", "value": "1", "offers": [offer.pk]},
         ),
-        ("get", reverse("offers:bulk_job", args=[job["id"]]), {}),
-        ("get", reverse("offers:bulk_job_csv", args=[job["id"]]), {}),
+        ("get", reverse("offers:bulk_job", args=[job.pk]), {}),
+        ("get", reverse("offers:bulk_job_csv", args=[job.pk]), {}),
         ("get", reverse("orders:index"), {}),
         ("get", reverse("orders:detail", args=[order.pk]), {}),
         (
@@ -75,7 +76,7 @@ def _views(offer: Offer, order: Order, job: dict[str, Any]) -> list[tuple[str, s
 
 
 def test_anonymous_is_sent_to_sign_in(
-    client: Any, offer: Offer, order: Order, job: dict[str, Any], sim_stats: Any
+    client: Any, offer: Offer, order: Order, job: Job, sim_stats: Any
 ) -> None:
     sim_stats(clear=True)
     for method, url, data in _views(offer, order, job):
@@ -86,7 +87,7 @@ def test_anonymous_is_sent_to_sign_in(
 
 
 def test_staff_of_another_account_gets_404_and_sees_nothing(
-    client_for: Any, outsider: Any, offer: Offer, order: Order, job: dict[str, Any], sim_stats: Any
+    client_for: Any, outsider: Any, offer: Offer, order: Order, job: Job, sim_stats: Any
 ) -> None:
     client = client_for(outsider)
     sim_stats(clear=True)
@@ -109,7 +110,7 @@ def test_staff_of_another_account_gets_404_and_sees_nothing(
 
 
 def test_viewer_reads_everything_and_changes_nothing(
-    client_for: Any, viewer: Any, offer: Offer, order: Order, job: dict[str, Any], sim_stats: Any
+    client_for: Any, viewer: Any, offer: Offer, order: Order, job: Job, sim_stats: Any
 ) -> None:
     client = client_for(viewer)
     sim_stats(clear=True)
@@ -135,7 +136,7 @@ def test_viewer_reads_everything_and_changes_nothing(
 
 
 def test_operator_changes_fulfillment_and_tracking_but_not_offers(
-    client_for: Any, operator: Any, offer: Offer, order: Order, job: dict[str, Any], sim_stats: Any
+    client_for: Any, operator: Any, offer: Offer, order: Order, job: Job, sim_stats: Any
 ) -> None:
     client = client_for(operator)
     sim_stats(clear=True)
@@ -167,7 +168,7 @@ def test_manager_may_do_everything(
     manager: Any,
     offer: Offer,
     order: Order,
-    job: dict[str, Any],
+    job: Job,
     sim_stats: Any,
     eager_tasks: None,
 ) -> None:

@@ -296,15 +296,16 @@ def _csv(response: Any) -> tuple[list[str], list[list[str]]]:
 def test_bulk_report_says_what_was_done_and_its_csv_follows_the_language(
     client_for: Any, manager: Any, shop: Any
 ) -> None:
+    from jobs.tasks import job_run
     from offers.models import Offer
-    from offers.services import bulk_job_create, bulk_job_run
+    from offers.services import bulk_job_create
 
     offers = list(Offer.objects.filter(account=shop).order_by("id")[:4])
     old = {o.allegro_id: o.price_amount for o in offers}
     job = bulk_job_create(
         actor=manager, offers=offers, action="price_increase_pct", value=Decimal("10")
     )
-    bulk_job_run(job_id=job["id"], sleep=lambda _s: None)
+    job_run(str(job.pk))
     new = dict(
         Offer.objects.filter(pk__in=[o.pk for o in offers]).values_list(
             "allegro_id", "price_amount"
@@ -313,7 +314,7 @@ def test_bulk_report_says_what_was_done_and_its_csv_follows_the_language(
     assert all(new[k] != old[k] for k in old)
 
     client = client_for(manager)
-    page = client.get(reverse("offers:bulk_job", args=[job["id"]])).content.decode()
+    page = client.get(reverse("offers:bulk_job", args=[job.pk])).content.decode()
     assert re.search(r'data-testid="bulk-title">[^<]*Cena \+10 %<', page)
     for offer in offers:
         row = page.split(f"<code>{offer.allegro_id}</code>", 1)[1].split("</tr>", 1)[0]
@@ -323,7 +324,7 @@ def test_bulk_report_says_what_was_done_and_its_csv_follows_the_language(
         assert "Udało się" in row
     _assert_readable(page)
 
-    polish = client.get(reverse("offers:bulk_job_csv", args=[job["id"]]))
+    polish = client.get(reverse("offers:bulk_job_csv", args=[job.pk]))
     header, rows = _csv(polish)
     assert header == [
         ";",
@@ -345,9 +346,9 @@ def test_bulk_report_says_what_was_done_and_its_csv_follows_the_language(
         assert line[6] == "Udało się"
 
     client.cookies["django_language"] = "en"
-    english_page = client.get(reverse("offers:bulk_job", args=[job["id"]])).content.decode()
+    english_page = client.get(reverse("offers:bulk_job", args=[job.pk])).content.decode()
     assert re.search(r'data-testid="bulk-title">[^<]*Price \+10%<', english_page)
-    header, rows = _csv(client.get(reverse("offers:bulk_job_csv", args=[job["id"]])))
+    header, rows = _csv(client.get(reverse("offers:bulk_job_csv", args=[job.pk])))
     assert header == [
         ",",
         "Account",
@@ -368,13 +369,14 @@ def test_bulk_report_says_what_was_done_and_its_csv_follows_the_language(
 
 @pages
 def test_stock_bulk_heading_and_old_to_new_stock(client_for: Any, manager: Any, shop: Any) -> None:
+    from jobs.tasks import job_run
     from offers.models import Offer
-    from offers.services import bulk_job_create, bulk_job_run
+    from offers.services import bulk_job_create
 
     offers = list(Offer.objects.filter(account=shop, status="ACTIVE").order_by("id")[:2])
     job = bulk_job_create(actor=manager, offers=offers, action="stock_set", value=Decimal("5"))
-    bulk_job_run(job_id=job["id"], sleep=lambda _s: None)
-    page = client_for(manager).get(reverse("offers:bulk_job", args=[job["id"]])).content.decode()
+    job_run(str(job.pk))
+    page = client_for(manager).get(reverse("offers:bulk_job", args=[job.pk])).content.decode()
     assert re.search(r'data-testid="bulk-title">[^<]*Stan = 5<', page)
     for offer in offers:
         row = page.split(f"<code>{offer.allegro_id}</code>", 1)[1].split("</tr>", 1)[0]
