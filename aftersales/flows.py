@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,13 +29,12 @@ from mirror.fetching import in_order, settle
 from mirror.models import Resource
 from mirror.passes import Deadline, iso, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
-from offers.sync import parse_time
 
 log = logging.getLogger(__name__)
 RATINGS_PAGE = 100
 ISSUES_PAGE = 100
 CHAT_PAGE = 100
-Doc = dict[str, Any]
+AllegroRating = ratings_api.Rating
 
 
 # --- ratings ----------------------------------------------------------------------------------
@@ -44,7 +42,7 @@ Doc = dict[str, Any]
 
 def _rating_pages(
     client: AllegroClient, *, gte: str | None, lte: str | None
-) -> Iterator[list[Doc]]:
+) -> Iterator[list[AllegroRating]]:
     """Newest change first. Offsets stop at 20000: continue below the oldest change seen."""
     upper = lte
     while True:
@@ -59,10 +57,10 @@ def _rating_pages(
                 offset=offset,
                 limit=RATINGS_PAGE,
             ).ratings
-            docs = [r.raw for r in page]
+            docs = page
             if docs:
                 yield docs
-                oldest = docs[-1].get("lastChangedAt") or oldest
+                oldest = docs[-1].last_changed_at or oldest
             count += len(docs)
             if len(docs) < RATINGS_PAGE:
                 return
@@ -86,7 +84,7 @@ def ratings_pass(
     for docs in _rating_pages(client, gte=gte, lte=None):
         newest = _max_changed(docs, newest)
         with transaction.atomic():
-            ratings_upsert(account=account, docs=docs, synced_at=timezone.now())
+            ratings_upsert(account=account, ratings=docs, synced_at=timezone.now())
             locked = state_locked(account=account, resource=Resource.RATINGS)
             locked.fetched += len(docs)
             locked.save()
@@ -96,9 +94,9 @@ def ratings_pass(
     return True
 
 
-def _max_changed(docs: Sequence[Doc], current: datetime | None) -> datetime | None:
+def _max_changed(docs: Sequence[AllegroRating], current: datetime | None) -> datetime | None:
     for doc in docs:
-        when = parse_time(doc.get("lastChangedAt"))
+        when = doc.last_changed
         if when is not None and (current is None or when > current):
             current = when
     return current
@@ -113,7 +111,7 @@ def _ratings_full(*, account: AllegroAccount, client: AllegroClient) -> bool:
     for docs in _rating_pages(client, gte=None, lte=None):
         newest = _max_changed(docs, newest)
         with transaction.atomic():
-            ratings_upsert(account=account, docs=docs, synced_at=timezone.now())
+            ratings_upsert(account=account, ratings=docs, synced_at=timezone.now())
             pass_page(state=state, fetched=len(docs), total=None)
     _confirm_deletions(account=account, client=client, seen_since=started)
     with transaction.atomic():
@@ -133,10 +131,10 @@ def _confirm_deletions(
     if not candidates:
         return
 
-    def get(rating_id: str) -> Doc:
-        return ratings_api.get_rating(client, rating_id=rating_id).raw
+    def get(rating_id: str) -> AllegroRating:
+        return ratings_api.get_rating(client, rating_id=rating_id)
 
-    still_there: list[Doc] = []
+    still_there: list[AllegroRating] = []
     for _rid, doc, error in settle(get, candidates, workers=workers()):
         if error is None and doc is not None:
             still_there.append(doc)
@@ -145,7 +143,7 @@ def _confirm_deletions(
     now = timezone.now()
     with transaction.atomic():
         # Seen now (the listing moved under the pass): refresh, so the sweep keeps them.
-        ratings_upsert(account=account, docs=still_there, synced_at=now)
+        ratings_upsert(account=account, ratings=still_there, synced_at=now)
         deleted = ratings_mark_deleted(account=account, seen_since=seen_since, now=now)
     if deleted:
         log.info("account %s: %s ratings deleted on Allegro", account.pk, deleted)
@@ -154,14 +152,14 @@ def _confirm_deletions(
 # --- issues -----------------------------------------------------------------------------------
 
 
-def _chat_of(client: AllegroClient, issue_id: str) -> list[Doc]:
-    messages: list[Doc] = []
+def _chat_of(client: AllegroClient, issue_id: str) -> list[issues_api.IssueMessage]:
+    messages: list[issues_api.IssueMessage] = []
     offset = 0
     while True:
         page = issues_api.get_issue_chat(
             client, issue_id=issue_id, offset=offset, limit=CHAT_PAGE
         ).messages
-        messages.extend(m.raw for m in page)
+        messages.extend(page)
         if len(page) < CHAT_PAGE:
             return messages
         offset += CHAT_PAGE
@@ -174,20 +172,19 @@ def issues_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Dea
     seen: list[str] = []
     offset = 0
     while True:
-        page = issues_api.list_issues(client, offset=offset, limit=ISSUES_PAGE).issues
-        docs = [i.raw for i in page]
-        seen.extend(str(d["id"]) for d in docs)
-        changed_ids = set(disputes_changed(account=account, docs=docs))
-        changed = [d for d in docs if str(d["id"]) in changed_ids]
+        docs = issues_api.list_issues(client, offset=offset, limit=ISSUES_PAGE).issues
+        seen.extend(i.id for i in docs)
+        changed_ids = set(disputes_changed(account=account, issues=docs))
+        changed = [i for i in docs if i.id in changed_ids]
         chats = dict(
             zip(
-                [str(d["id"]) for d in changed],
-                in_order(lambda d: _chat_of(client, str(d["id"])), changed, workers=workers()),
+                [i.id for i in changed],
+                in_order(lambda i: _chat_of(client, i.id), changed, workers=workers()),
                 strict=True,
             )
         )
         with transaction.atomic():
-            disputes_upsert(account=account, docs=changed, chats=chats, synced_at=timezone.now())
+            disputes_upsert(account=account, issues=changed, chats=chats, synced_at=timezone.now())
             pass_page(state=state, fetched=len(docs), total=None)
         if len(docs) < ISSUES_PAGE:
             break
@@ -206,9 +203,9 @@ def return_policies_pass(
 ) -> bool:
     state = state_for(account=account, resource=Resource.RETURN_POLICIES)
     pass_begin(state=state)
-    docs = [p.raw for p in policies_api.iter_return_policies(client)]
+    docs = list(policies_api.iter_return_policies(client))
     with transaction.atomic():
-        return_policies_replace(account=account, docs=docs, synced_at=timezone.now())
+        return_policies_replace(account=account, policies=docs, synced_at=timezone.now())
         locked = state_locked(account=account, resource=Resource.RETURN_POLICIES)
         locked.fetched = len(docs)
         locked.total = len(docs)

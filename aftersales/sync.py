@@ -1,7 +1,8 @@
 """Write the after-sales mirror: disputes and their chat, ratings with history, return policies.
 
-Called by ``mirror.services``; never talks HTTP. Each function issues a fixed number of queries
-per page.
+Takes the typed documents of ``allegro.api`` (parsed once there); each ``*_fields`` function is
+the one mapping of a document onto its model. Called by ``aftersales.flows``; never talks HTTP.
+Each function issues a fixed number of queries per page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from accounts.models import AllegroAccount
 from aftersales.models import Dispute, DisputeMessage, Rating, RatingRevision, ReturnPolicy
-from offers.sync import parse_time
+from allegro.api import issues as issues_api
+from allegro.api import ratings as ratings_api
+from allegro.api import return_policies as policies_api
 
 RATING_FIELDS = [
     "buyer_id",
@@ -67,60 +70,44 @@ POLICY_FIELDS = [
 ]
 
 
-def _dig(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 # --- ratings ----------------------------------------------------------------------------------
 
 
-def rating_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
-    excluded = doc.get("excludedFromAverageRates")
+def rating_fields(rating: ratings_api.Rating) -> dict[str, Any]:
+    """The model fields of a rating: the one mapping from Allegro's document to ours."""
     return {
-        "buyer_id": _text(_dig(doc, "buyer", "id")),
-        "buyer_login": _text(_dig(doc, "buyer", "login")),
-        "recommended": bool(doc.get("recommended")),
-        "comment": _text(doc.get("comment")),
-        "rate_description": _int(_dig(doc, "rates", "description")),
-        "rate_service": _int(_dig(doc, "rates", "service")),
-        "rate_delivery_cost": _int(_dig(doc, "rates", "deliveryCost")),
-        "rate_delivery": _int(_dig(doc, "rates", "delivery")),
-        "checkout_form_id": _text(_dig(doc, "order", "id")),
-        "answer_message": _text(_dig(doc, "answer", "message")),
-        "answer_created_at": parse_time(_dig(doc, "answer", "createdAt")),
-        "removal_requested_at": parse_time(_dig(doc, "removal", "request", "createdAt")),
-        "removal_message": _text(_dig(doc, "removal", "request", "message")),
-        "removal_source": _text(_dig(doc, "removal", "request", "source")),
-        "removal_possible_to": parse_time(_dig(doc, "removal", "possibleTo")),
-        "excluded_from_average": excluded if isinstance(excluded, bool) else None,
-        "excluded_reason": _text(doc.get("excludedFromAverageRatesReason")),
-        "created_at": parse_time(doc.get("createdAt")),
-        "edited_at": parse_time(doc.get("editedAt")),
-        "last_changed_at": parse_time(doc.get("lastChangedAt")),
-        "raw": dict(doc),
+        "buyer_id": rating.buyer_id or "",
+        "buyer_login": rating.buyer_login or "",
+        "recommended": rating.recommended,
+        "comment": rating.comment or "",
+        "rate_description": rating.rates.description,
+        "rate_service": rating.rates.service,
+        "rate_delivery_cost": rating.rates.delivery_cost,
+        "rate_delivery": rating.rates.delivery,
+        "checkout_form_id": rating.order_id or "",
+        "answer_message": rating.answer or "",
+        "answer_created_at": rating.answer_created_at,
+        "removal_requested_at": rating.removal_requested_at,
+        "removal_message": rating.removal_message or "",
+        "removal_source": rating.removal_source or "",
+        "removal_possible_to": rating.removal_possible_until,
+        "excluded_from_average": rating.excluded_from_average,
+        "excluded_reason": rating.excluded_reason or "",
+        "created_at": rating.created,
+        "edited_at": rating.edited,
+        "last_changed_at": rating.last_changed,
+        "raw": rating.raw,
     }
 
 
 def ratings_upsert(
-    *, account: AllegroAccount, docs: Sequence[Mapping[str, Any]], synced_at: datetime
+    *, account: AllegroAccount, ratings: Sequence[ratings_api.Rating], synced_at: datetime
 ) -> int:
     """Upsert a page of ratings; a new or changed one gets a ``RatingRevision`` (history).
 
     Ratings whose document did not change only get ``synced_at`` (the deletion sweep's mark).
     """
-    incoming = {str(d["id"]): d for d in docs}
+    incoming = {r.id: r for r in ratings}
     if not incoming:
         return 0
     stored = {
@@ -131,9 +118,9 @@ def ratings_upsert(
     }
     rows: list[Rating] = []
     kinds: dict[str, str] = {}
-    for key, doc in incoming.items():
+    for key, rating in incoming.items():
         old = stored.get(key)
-        if old is not None and old.raw == doc and old.deleted_at is None:
+        if old is not None and old.raw == rating.raw and old.deleted_at is None:
             continue
         kinds[key] = RatingRevision.Kind.CREATED if old is None else RatingRevision.Kind.EDITED
         rows.append(
@@ -142,7 +129,7 @@ def ratings_upsert(
                 allegro_id=key,
                 synced_at=synced_at,
                 deleted_at=None,
-                **rating_fields(doc),
+                **rating_fields(rating),
             )
         )
     unchanged = [r.pk for k, r in stored.items() if k not in kinds]
@@ -201,50 +188,61 @@ def ratings_mark_deleted(*, account: AllegroAccount, seen_since: datetime, now: 
 # --- disputes ---------------------------------------------------------------------------------
 
 
-def dispute_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+def dispute_fields(issue: issues_api.Issue) -> dict[str, Any]:
+    """The model fields of an issue: the one mapping from Allegro's document to ours."""
     return {
-        "type": _text(doc.get("type")),
-        "status": _text(_dig(doc, "currentState", "status")),
-        "subject": _text(doc.get("subject"))[:255],
-        "reference_number": _text(doc.get("referenceNumber")),
-        "buyer_id": _text(_dig(doc, "buyer", "id")),
-        "buyer_login": _text(_dig(doc, "buyer", "login")),
-        "checkout_form_id": _text(_dig(doc, "checkoutForm", "id")),
-        "offer_id": _text(_dig(doc, "offer", "id")),
-        "opened_at": parse_time(doc.get("openedDate")),
-        "decision_due_at": parse_time(doc.get("decisionDueDate")),
-        "messages_count": _int(_dig(doc, "chat", "messagesCount")),
-        "last_message_at": parse_time(_dig(doc, "chat", "lastMessage", "createdAt")),
-        "raw": dict(doc),
+        "type": issue.type or "",
+        "status": issue.status or "",
+        "subject": (issue.subject or "")[:255],
+        "reference_number": issue.reference_number or "",
+        "buyer_id": issue.buyer_id or "",
+        "buyer_login": issue.buyer_login or "",
+        "checkout_form_id": issue.checkout_form_id or "",
+        "offer_id": issue.offer_id or "",
+        "opened_at": issue.opened_at,
+        "decision_due_at": issue.decision_due_at,
+        "messages_count": issue.messages_count,
+        "last_message_at": issue.last_message_at,
+        "raw": issue.raw,
     }
 
 
-def disputes_changed(*, account: AllegroAccount, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+def message_fields(message: issues_api.IssueMessage) -> dict[str, Any]:
+    return {
+        "allegro_id": message.id,
+        "text": message.text or "",
+        "author_login": message.author_login or "",
+        "author_role": message.author_role or "",
+        "attachments": list(message.attachments),
+        "created_at": message.created_at,
+        "raw": message.raw,
+    }
+
+
+def disputes_changed(*, account: AllegroAccount, issues: Sequence[issues_api.Issue]) -> list[str]:
     """Ids of the issues whose document differs from the mirror (their chat needs a refresh)."""
     stored = dict(
-        Dispute.objects.filter(
-            account=account, allegro_id__in=[str(d["id"]) for d in docs]
-        ).values_list("allegro_id", "raw")
+        Dispute.objects.filter(account=account, allegro_id__in=[i.id for i in issues]).values_list(
+            "allegro_id", "raw"
+        )
     )
-    return [str(d["id"]) for d in docs if stored.get(str(d["id"])) != d]
+    return [i.id for i in issues if stored.get(i.id) != i.raw]
 
 
 def disputes_upsert(
     *,
     account: AllegroAccount,
-    docs: Sequence[Mapping[str, Any]],
-    chats: Mapping[str, Sequence[Mapping[str, Any]]],
+    issues: Sequence[issues_api.Issue],
+    chats: Mapping[str, Sequence[issues_api.IssueMessage]],
     synced_at: datetime,
 ) -> int:
     """Upsert changed issues and replace the chat of each issue in ``chats``."""
-    if not docs:
+    if not issues:
         return 0
     saved = Dispute.objects.bulk_create(
         [
-            Dispute(
-                account=account, allegro_id=str(d["id"]), synced_at=synced_at, **dispute_fields(d)
-            )
-            for d in docs
+            Dispute(account=account, allegro_id=i.id, synced_at=synced_at, **dispute_fields(i))
+            for i in issues
         ],
         update_conflicts=True,
         unique_fields=["account", "allegro_id"],
@@ -257,19 +255,7 @@ def disputes_upsert(
         if dispute is None:
             continue
         for msg in chat:
-            messages.append(
-                DisputeMessage(
-                    account=account,
-                    dispute=dispute,
-                    allegro_id=str(msg["id"]),
-                    text=_text(msg.get("text")),
-                    author_login=_text(_dig(msg, "author", "login")),
-                    author_role=_text(_dig(msg, "author", "role")),
-                    attachments=list(msg.get("attachments") or []),
-                    created_at=parse_time(msg.get("createdAt")),
-                    raw=dict(msg),
-                )
-            )
+            messages.append(DisputeMessage(account=account, dispute=dispute, **message_fields(msg)))
     kept: list[int] = []
     if messages:
         kept = [
@@ -297,37 +283,35 @@ def disputes_sweep(*, account: AllegroAccount, seen_ids: Iterable[str]) -> int:
 # --- return policies --------------------------------------------------------------------------
 
 
-def policy_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+def policy_fields(policy: policies_api.ReturnPolicy) -> dict[str, Any]:
+    """The model fields of a return policy: the one mapping from Allegro's document to ours."""
     return {
-        "name": _text(doc.get("name"))[:255],
-        "availability": _text(_dig(doc, "availability", "range")),
-        "withdrawal_period": _text(doc.get("withdrawalPeriod")),
-        "return_cost_covered_by": _text(_dig(doc, "returnCost", "coveredBy")),
-        "is_fulfillment": bool(doc.get("isFulfillment")),
-        "raw": dict(doc),
+        "name": policy.name[:255],
+        "availability": policy.availability or "",
+        "withdrawal_period": policy.withdrawal_period or "",
+        "return_cost_covered_by": policy.return_cost_by or "",
+        "is_fulfillment": policy.is_fulfillment,
+        "raw": policy.raw,
     }
 
 
 def return_policies_replace(
-    *, account: AllegroAccount, docs: Sequence[Mapping[str, Any]], synced_at: datetime
+    *, account: AllegroAccount, policies: Sequence[policies_api.ReturnPolicy], synced_at: datetime
 ) -> int:
-    """Make the account's policies equal to the complete listing ``docs``."""
-    if docs:
+    """Make the account's policies equal to the complete listing ``policies``."""
+    if policies:
         ReturnPolicy.objects.bulk_create(
             [
                 ReturnPolicy(
-                    account=account,
-                    allegro_id=str(d["id"]),
-                    synced_at=synced_at,
-                    **policy_fields(d),
+                    account=account, allegro_id=p.id, synced_at=synced_at, **policy_fields(p)
                 )
-                for d in docs
+                for p in policies
             ],
             update_conflicts=True,
             unique_fields=["account", "allegro_id"],
             update_fields=POLICY_FIELDS,
         )
     ReturnPolicy.objects.filter(account=account).exclude(
-        allegro_id__in=[str(d["id"]) for d in docs]
+        allegro_id__in=[p.id for p in policies]
     ).delete()
-    return len(docs)
+    return len(policies)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,14 +40,12 @@ from offers.sync import (
     offers_sweep,
     offers_touch_events,
     offers_upsert,
-    parse_time,
 )
 
 log = logging.getLogger(__name__)
 PAGE = 1000
 IDS_PER_REQUEST = 100
 EVENTS_PAGE = 1000
-PRODUCT_LINKED = "_productLinked"
 
 
 def offer_events_tail(client: AllegroClient) -> str:
@@ -60,7 +58,7 @@ def offer_events_tail(client: AllegroClient) -> str:
 
 def _fetch_listing(client: AllegroClient, offset: int) -> Page[None]:
     result = offers_api.list_offers(client, offset=offset, limit=PAGE)
-    return Page(offset=offset, items=[o.raw for o in result.offers], total=result.total_count)
+    return Page(offset=offset, items=result.offers, total=result.total_count)
 
 
 def _linked_ids(client: AllegroClient, *, offer_ids: Sequence[str] | None = None) -> set[str]:
@@ -68,12 +66,16 @@ def _linked_ids(client: AllegroClient, *, offer_ids: Sequence[str] | None = None
     linked: set[str] = set()
     offset = 0
     limit = IDS_PER_REQUEST if offer_ids else PAGE
+    filters = offers_api.OfferFilters(
+        product_linked=True, offer_ids=list(offer_ids) if offer_ids else None
+    )
     while True:
-        params: dict[str, Any] = {"product.id.empty": "false", "offset": offset, "limit": limit}
-        if offer_ids:
-            params["offer.id"] = list(offer_ids)
-        data = client.get("/sale/offers", params=params).json()
-        page = [str(o["id"]) for o in data.get("offers") or []]
+        page = [
+            o.id
+            for o in offers_api.list_offers(
+                client, filters=filters, offset=offset, limit=limit
+            ).offers
+        ]
         linked.update(page)
         if len(page) < limit or offer_ids:
             return linked
@@ -106,7 +108,7 @@ def full_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadl
     )
     for page in pages:
         with transaction.atomic():
-            offers_upsert(account=account, docs=page.items, synced_at=timezone.now())
+            offers_upsert(account=account, offers=page.items, synced_at=timezone.now())
             pass_page(
                 state=state,
                 fetched=len(page.items),
@@ -147,41 +149,49 @@ def _finish(
     log.info("offers pass of account %s done: %s seen, %s swept", account.pk, seen, swept)
 
 
-def _refresh_ids(client: AllegroClient, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Current listing documents of ``ids``, each marked ``_productLinked`` (our own key)."""
+@dataclass(frozen=True)
+class Listed:
+    """An offer's current listing row, and whether it is linked to a product."""
+
+    offer: offers_api.OfferSummary
+    product_linked: bool
+
+
+def _refresh_ids(client: AllegroClient, ids: Sequence[str]) -> list[Listed]:
+    """Current listing rows of ``ids``."""
     numeric = [i for i in ids if i.isdigit()]
     if not numeric:
         return []
     filters = offers_api.OfferFilters(offer_ids=numeric)
     result = offers_api.list_offers(client, filters=filters, limit=len(numeric))
     linked = _linked_ids(client, offer_ids=numeric) if result.offers else set()
-    return [{**o.raw, PRODUCT_LINKED: o.id in linked} for o in result.offers]
+    return [Listed(offer=o, product_linked=o.id in linked) for o in result.offers]
 
 
 def _fetch_for_events(
     client: AllegroClient, events: Sequence[offers_api.OfferEvent]
-) -> tuple[dict[str, datetime], list[dict[str, Any]]]:
-    """Newest event time per offer, and the current listing documents of those offers."""
+) -> tuple[dict[str, datetime], list[Listed]]:
+    """Newest event time per offer, and the current listing rows of those offers."""
     changed_at: dict[str, datetime] = {}
     for event in events:
-        when = parse_time(event.occurred_at)
+        when = event.occurred
         if event.offer_id and when is not None:
             prev = changed_at.get(event.offer_id)
             changed_at[event.offer_id] = max(prev, when) if prev else when
     ids = list(changed_at)
     chunks = [ids[i : i + IDS_PER_REQUEST] for i in range(0, len(ids), IDS_PER_REQUEST)]
-    docs: list[dict[str, Any]] = []
+    docs: list[Listed] = []
     for found in in_order(lambda chunk: _refresh_ids(client, chunk), chunks, workers=workers()):
         docs.extend(found)
     return changed_at, docs
 
 
 def _write_events(
-    *, account: AllegroAccount, changed_at: dict[str, datetime], docs: list[dict[str, Any]]
+    *, account: AllegroAccount, changed_at: dict[str, datetime], docs: list[Listed]
 ) -> tuple[int, int]:
-    present = {str(d["id"]) for d in docs}
-    linked = [str(d["id"]) for d in docs if d.pop(PRODUCT_LINKED, False)]
-    offers_upsert(account=account, docs=docs, synced_at=timezone.now())
+    present = {d.offer.id for d in docs}
+    linked = [d.offer.id for d in docs if d.product_linked]
+    offers_upsert(account=account, offers=[d.offer for d in docs], synced_at=timezone.now())
     offers_set_product_linked(account=account, linked_ids=linked, among=sorted(present))
     gone = offers_delete(account=account, allegro_ids=[i for i in changed_at if i not in present])
     offers_touch_events(account=account, changed_at=changed_at)
@@ -226,7 +236,7 @@ def events_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Dea
             cursor = events[-1].id
             locked = state_locked(account=account, resource=Resource.OFFER_EVENTS)
             locked.cursor = cursor
-            locked.cursor_at = parse_time(events[-1].occurred_at)
+            locked.cursor_at = events[-1].occurred
             locked.fetched += written
             locked.status = SyncStatus.DONE
             locked.last_success_at = timezone.now()
@@ -247,15 +257,17 @@ def events_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Dea
 DETAILS_CHUNK = 50  # offers written per transaction (the crash-resume granularity)
 
 
-def _details(client: AllegroClient, allegro_id: str) -> dict[str, Any] | None:
+def _details(client: AllegroClient, allegro_id: str) -> offers_api.ProductOffer | None:
     """The product-offer document, ``None`` when Allegro no longer has the offer."""
     try:
-        return offers_api.get_product_offer(client, offer_id=allegro_id).raw
+        return offers_api.get_product_offer(client, offer_id=allegro_id)
     except errors.NotFound:
         return None
 
 
-def _fetch_chunk(client: AllegroClient, offers: Sequence[Offer]) -> dict[str, Any]:
+def _fetch_chunk(
+    client: AllegroClient, offers: Sequence[Offer]
+) -> dict[str, offers_api.ProductOffer | None]:
     return {
         offer.allegro_id: doc
         for offer, doc in zip(

@@ -115,9 +115,7 @@ def offers_refresh(
             filters=offers_api.OfferFilters(offer_ids=chunk),
             limit=len(chunk),
         )
-        written += offers_upsert(
-            account=account, docs=[o.raw for o in page.offers], synced_at=timezone.now()
-        )
+        written += offers_upsert(account=account, offers=page.offers, synced_at=timezone.now())
     return written
 
 
@@ -215,7 +213,7 @@ def offer_store_answer(*, offer: Offer, document: offers_api.ProductOffer) -> Of
         (row["marketplace"] for row in offer_marketplace_prices(offer=offer) if row["base"]),
         offer.account.base_marketplace or "allegro-pl",
     )
-    mapped = offer_fields(document.raw, base_marketplace=base)
+    mapped = offer_fields(document.summary, base_marketplace=base)
     changed = {name: mapped[name] for name in ANSWER_FIELDS if mapped[name] not in (None, "", {})}
     Offer.objects.filter(pk=offer.pk).update(**changed)
     for name, value in changed.items():

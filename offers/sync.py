@@ -1,24 +1,24 @@
-"""Write the offer mirror: one bulk upsert per page of ``OfferListingDto`` documents.
+"""Write the offer mirror: one bulk upsert per page of listing rows (``OfferSummary``).
 
-Called by ``mirror.services``; never talks HTTP. Every function takes keyword-only arguments and
-issues a constant number of queries whatever the page size.
+Takes the typed documents of ``allegro.api.offers`` (parsed once there); ``offer_fields`` is the
+one mapping of a listing row onto the model. Called by ``offers.flows``; never talks HTTP. Every
+function takes keyword-only arguments and issues a constant number of queries whatever the page
+size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import AllegroAccount
+from allegro.api.offers import OfferSummary, ProductOffer
 from offers.models import Offer
 
 ID_CHUNK = 10_000  # ids per IN (...) list, well below PostgreSQL's bind-parameter limit
-EAN_PARAMETER = "225693"  # "EAN (GTIN)" in Allegro's category parameters
 UPDATE_FIELDS = [
     "name",
     "external_id",
@@ -41,85 +41,42 @@ UPDATE_FIELDS = [
 ]
 
 
-def _dig(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
-
-
-def parse_amount(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) and value else None
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def marketplace_prices(doc: Mapping[str, Any], *, base_marketplace: str) -> dict[str, Any]:
-    """``{marketplace: {"amount", "currency"}}`` for the base and every additional marketplace."""
-    prices: dict[str, Any] = {}
-    base = _dig(doc, "publication", "marketplaces", "base", "id") or base_marketplace
-    price = _dig(doc, "sellingMode", "price")
-    if isinstance(price, Mapping):
-        prices[str(base)] = {"amount": price.get("amount"), "currency": price.get("currency")}
-    extra = doc.get("additionalMarketplaces")
-    if isinstance(extra, Mapping):
-        for market, value in extra.items():
-            mprice = _dig(value, "sellingMode", "price")
-            if isinstance(mprice, Mapping):
-                prices[str(market)] = {
-                    "amount": mprice.get("amount"),
-                    "currency": mprice.get("currency"),
-                }
-    return prices
-
-
-def offer_fields(doc: Mapping[str, Any], *, base_marketplace: str) -> dict[str, Any]:
-    """The model fields of one listing document (everything else stays in ``raw``)."""
+def offer_fields(offer: OfferSummary, *, base_marketplace: str) -> dict[str, Any]:
+    """The model fields of one listing row: the one mapping from Allegro's document to ours."""
+    prices = offer.marketplace_prices(default_base=base_marketplace)
     return {
-        "name": _text(doc.get("name"))[:255],
-        "external_id": _text(_dig(doc, "external", "id")),
-        "category_id": _text(_dig(doc, "category", "id")),
-        "primary_image_url": _text(_dig(doc, "primaryImage", "url")),
-        "status": _text(_dig(doc, "publication", "status")),
-        "selling_format": _text(_dig(doc, "sellingMode", "format")),
-        "price_amount": parse_amount(_dig(doc, "sellingMode", "price", "amount")),
-        "price_currency": _text(_dig(doc, "sellingMode", "price", "currency")),
-        "marketplace_prices": marketplace_prices(doc, base_marketplace=base_marketplace),
-        "stock_available": _dig(doc, "stock", "available"),
-        "stock_sold": _dig(doc, "stock", "sold"),
-        "starting_at": parse_time(_dig(doc, "publication", "startingAt")),
-        "started_at": parse_time(_dig(doc, "publication", "startedAt")),
-        "ending_at": parse_time(_dig(doc, "publication", "endingAt")),
-        "ended_at": parse_time(_dig(doc, "publication", "endedAt")),
-        "return_policy_id": _text(_dig(doc, "afterSalesServices", "returnPolicy", "id")),
-        "raw": dict(doc),
+        "name": offer.name[:255],
+        "external_id": offer.external_id or "",
+        "category_id": offer.category_id or "",
+        "primary_image_url": offer.primary_image_url or "",
+        "status": offer.status or "",
+        "selling_format": offer.selling_format or "",
+        "price_amount": None if offer.price is None else offer.price.rounded,
+        "price_currency": "" if offer.price is None else offer.price.currency,
+        "marketplace_prices": {market: price.as_json() for market, price in prices.items()},
+        "stock_available": offer.available,
+        "stock_sold": offer.sold,
+        "starting_at": offer.starting_at,
+        "started_at": offer.started_at,
+        "ending_at": offer.ending_at,
+        "ended_at": offer.ended_at,
+        "return_policy_id": offer.return_policy_id or "",
+        "raw": offer.raw,
     }
 
 
 def offers_upsert(
-    *, account: AllegroAccount, docs: Sequence[Mapping[str, Any]], synced_at: datetime
+    *, account: AllegroAccount, offers: Sequence[OfferSummary], synced_at: datetime
 ) -> int:
-    """Insert or update one page of listing documents in one statement; returns rows written."""
+    """Insert or update one page of listing rows in one statement; returns rows written."""
     rows: dict[str, Offer] = {}
-    for doc in docs:  # a page may repeat an offer (offset paging while offers move): last wins
-        allegro_id = str(doc["id"])
-        rows[allegro_id] = Offer(
+    base = account.base_marketplace or "allegro-pl"
+    for offer in offers:  # a page may repeat an offer (offset paging while offers move): last wins
+        rows[offer.id] = Offer(
             account=account,
-            allegro_id=allegro_id,
+            allegro_id=offer.id,
             synced_at=synced_at,
-            **offer_fields(doc, base_marketplace=account.base_marketplace or "allegro-pl"),
+            **offer_fields(offer, base_marketplace=base),
         )
     if not rows:
         return 0
@@ -154,30 +111,6 @@ def offers_touch_events(*, account: AllegroAccount, changed_at: Mapping[str, dat
     return len(offers)
 
 
-def _parameter_value(parameters: Any, parameter_id: str) -> str:
-    if not isinstance(parameters, list):
-        return ""
-    for parameter in parameters:
-        if isinstance(parameter, Mapping) and str(parameter.get("id")) == parameter_id:
-            values = parameter.get("values")
-            if isinstance(values, list) and values and values[0] not in (None, ""):
-                return str(values[0])
-    return ""
-
-
-def offer_ean(doc: Mapping[str, Any]) -> str:
-    """The EAN of a ``SaleProductOfferResponseV1``: the offer's own parameter, else a product's."""
-    ean = _parameter_value(doc.get("parameters"), EAN_PARAMETER)
-    if ean:
-        return ean
-    product_set = doc.get("productSet")
-    for element in product_set if isinstance(product_set, list) else []:
-        ean = _parameter_value(_dig(element, "product", "parameters"), EAN_PARAMETER)
-        if ean:
-            return ean
-    return ""
-
-
 def offers_details_due(
     *, account: AllegroAccount, limit: int, read_before: datetime | None = None
 ) -> list[Offer]:
@@ -208,7 +141,7 @@ def offers_details_count_due(*, account: AllegroAccount, read_before: datetime |
 def offers_store_details(
     *,
     offers: Sequence[Offer],
-    details: Mapping[str, Mapping[str, Any] | None],
+    details: Mapping[str, ProductOffer | None],
     synced_at: datetime,
 ) -> int:
     """Write the EAN from each offer's details (``None``: the offer is gone, EAN kept).
@@ -216,9 +149,9 @@ def offers_store_details(
     One statement for the batch; returns the rows written. Rows deleted meanwhile are skipped.
     """
     for offer in offers:
-        doc = details.get(offer.allegro_id)
-        if doc is not None:
-            offer.ean = offer_ean(doc)[:64]
+        found = details.get(offer.allegro_id)
+        if found is not None:
+            offer.ean = found.ean[:64]
         offer.details_synced_at = synced_at
     Offer.objects.bulk_update(offers, ["ean", "details_synced_at"])
     return len(offers)

@@ -32,11 +32,9 @@ from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncStatus
 from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
-from offers.sync import parse_time
 from orders.models import Order
 from orders.sync import (
     UpsertResult,
-    needs_shipments,
     order_events_record,
     order_fields,
     orders_line_item_ids,
@@ -51,25 +49,26 @@ from orders.sync import (
 log = logging.getLogger(__name__)
 PAGE = 100
 EVENTS_PAGE = 100
-Doc = dict[str, Any]
+Form = orders_api.CheckoutForm
+Waybill = orders_api.Waybill
 
 
 def quarantine_after() -> int:
     return int(setting("MIRROR_QUARANTINE_AFTER", 3))
 
 
-def _shipments_of(client: AllegroClient, form_id: str) -> list[Doc]:
+def _shipments_of(client: AllegroClient, form_id: str) -> list[Waybill]:
     with shipment_read_slot(client):  # the resource's own per-user limit (mirror.limits)
         result = orders_api.list_tracking_numbers(client, checkout_form_id=form_id)
-    return [s.raw for s in result.shipments]
+    return result.shipments
 
 
 def _with_shipments(
-    client: AllegroClient, docs: Sequence[Doc], *, parallel: int = 1
-) -> dict[str, list[Doc]]:
+    client: AllegroClient, forms: Sequence[Form], *, parallel: int = 1
+) -> dict[str, list[Waybill]]:
     """Tracking numbers of the forms that report something sent (one request each)."""
-    wanted = [str(d["id"]) for d in docs if needs_shipments(d)]
-    out: dict[str, list[Doc]] = {}
+    wanted = [f.id for f in forms if f.needs_shipments]
+    out: dict[str, list[Waybill]] = {}
     found = settle(lambda i: _shipments_of(client, i), wanted, workers=parallel)
     for form_id, result, error in found:
         if error is not None:
@@ -81,11 +80,11 @@ def _with_shipments(
 def _write_forms(
     *,
     account: AllegroAccount,
-    docs: Sequence[Doc],
-    shipments: Mapping[str, Sequence[Doc]],
+    forms: Sequence[Form],
+    shipments: Mapping[str, Sequence[Waybill]],
     force: bool = False,
 ) -> UpsertResult:
-    result = orders_upsert(account=account, docs=docs, synced_at=timezone.now(), force=force)
+    result = orders_upsert(account=account, forms=forms, synced_at=timezone.now(), force=force)
     # Waybills are stored for forms written now, and for unchanged forms whose list was fetched.
     fresh = {k: v for k, v in shipments.items() if k not in result.stale}
     # Forms that report nothing sent have no waybills: clear any we hold.
@@ -104,9 +103,9 @@ def merge_duplicates(
         return 0
     fetched = _fetch_forms(client, list(candidates))
     merged = {old: candidates[old] for old in fetched.missing}
-    if fetched.docs:  # still live (e.g. a line item id reused): refresh them as they are
+    if fetched.forms:  # still live (e.g. a line item id reused): refresh them as they are
         with transaction.atomic():
-            _write_forms(account=account, docs=list(fetched.docs.values()), shipments={})
+            _write_forms(account=account, forms=list(fetched.forms.values()), shipments={})
     if merged:
         with transaction.atomic():
             orders_mark_merged(account=account, merged=merged, merged_at=timezone.now())
@@ -118,15 +117,15 @@ def merge_duplicates(
 
 def _fetch_forms_page(
     client: AllegroClient, *, since: str, offset: int
-) -> Page[dict[str, list[Doc]]]:
+) -> Page[dict[str, list[Waybill]]]:
     filters = orders_api.CheckoutFormFilters(bought_at_gte=since, sort="lineItems.boughtAt")
     result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
-    docs = [cf.raw for cf in result.checkout_forms]
+    forms = result.checkout_forms
     return Page(
         offset=offset,
-        items=docs,
+        items=forms,
         total=result.total_count,
-        extra=_with_shipments(client, docs, parallel=2),
+        extra=_with_shipments(client, forms, parallel=2),
     )
 
 
@@ -152,7 +151,7 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
     )
     for page in pages:
         with transaction.atomic():
-            result = _write_forms(account=account, docs=page.items, shipments=page.extra or {})
+            result = _write_forms(account=account, forms=page.items, shipments=page.extra or {})
             pass_page(
                 state=state,
                 fetched=len(page.items),
@@ -177,7 +176,7 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
 
 @dataclass
 class Fetched:
-    docs: dict[str, Doc] = field(default_factory=dict)
+    forms: dict[str, Form] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # 404: merged (or gone)
     failed: dict[str, str] = field(default_factory=dict)  # form id -> error text
 
@@ -185,12 +184,12 @@ class Fetched:
 def _fetch_forms(client: AllegroClient, form_ids: Sequence[str]) -> Fetched:
     out = Fetched()
 
-    def get(form_id: str) -> Doc:
-        return orders_api.get_checkout_form(client, checkout_form_id=form_id).raw
+    def get(form_id: str) -> Form:
+        return orders_api.get_checkout_form(client, checkout_form_id=form_id)
 
-    for form_id, doc, error in settle(get, form_ids, workers=workers()):
-        if error is None and doc is not None:
-            out.docs[form_id] = doc
+    for form_id, form, error in settle(get, form_ids, workers=workers()):
+        if error is None and form is not None:
+            out.forms[form_id] = form
         elif isinstance(error, errors.NotFound):
             out.missing.append(form_id)
         elif isinstance(error, errors.AllegroError):
@@ -206,9 +205,7 @@ def _event_line_items(events: Sequence[orders_api.OrderEvent]) -> dict[str, tupl
     for event in events:
         if not event.checkout_form_id:
             continue
-        order = event.raw.get("order") or {}
-        lines = [str(li["id"]) for li in order.get("lineItems") or [] if li.get("id")]
-        login = str((order.get("buyer") or {}).get("login") or "")
+        lines, login = event.line_item_ids, event.buyer_login
         known = out.get(event.checkout_form_id, ([], login))
         out[event.checkout_form_id] = (sorted(set(known[0]) | set(lines)), login or known[1])
     return out
@@ -218,9 +215,9 @@ def _search_replacements(
     client: AllegroClient,
     *,
     missing: Mapping[str, tuple[list[str], str]],
-) -> dict[str, Doc]:
-    """Old form id → the live form (document) holding one of its line items, found by buyer."""
-    found: dict[str, Doc] = {}
+) -> dict[str, Form]:
+    """Old form id → the live form holding one of its line items, found by buyer."""
+    found: dict[str, Form] = {}
     by_login: dict[str, dict[str, str]] = {}
     for old, (lines, login) in missing.items():
         if login:
@@ -232,7 +229,7 @@ def _search_replacements(
             for item in form.line_items:
                 old_id = wanted.get(item.id)
                 if old_id is not None and form.id != old_id:
-                    found[old_id] = form.raw
+                    found[old_id] = form
             if len(found) >= len({*wanted.values()}):
                 break
     return found
@@ -244,9 +241,9 @@ def _resolve_missing(
     client: AllegroClient,
     missing: Sequence[str],
     hints: Mapping[str, tuple[list[str], str]],
-    docs: dict[str, Doc],
+    forms: dict[str, Form],
 ) -> tuple[dict[str, str], list[str]]:
-    """For 404 forms: (old → replacement id, unresolved ids). Replacement docs join ``docs``."""
+    """For 404 forms: (old → replacement id, unresolved ids). Replacements join ``forms``."""
     if not missing:
         return {}, []
     stored_lines = orders_line_item_ids(account=account, allegro_ids=list(missing))
@@ -264,20 +261,18 @@ def _resolve_missing(
     merged: dict[str, str] = {}
     # Among the forms fetched right now.
     for old, (line_ids, _login) in lines.items():
-        for doc in docs.values():
-            if doc["id"] != old and {str(li.get("id")) for li in doc.get("lineItems", [])} & set(
-                line_ids
-            ):
-                merged[old] = str(doc["id"])
+        for form in forms.values():
+            if form.id != old and {li.id for li in form.line_items} & set(line_ids):
+                merged[old] = form.id
     # Among the live forms already mirrored.
     left = {k: v[0] for k, v in lines.items() if k not in merged}
     merged.update(orders_replacements_by_line_items(account=account, line_item_ids=left))
     # On Allegro, by buyer.
     left2 = {k: v for k, v in lines.items() if k not in merged}
     if left2:
-        for old, doc in _search_replacements(client, missing=left2).items():
-            merged[old] = str(doc["id"])
-            docs[str(doc["id"])] = doc
+        for old, form in _search_replacements(client, missing=left2).items():
+            merged[old] = form.id
+            forms[form.id] = form
     unresolved = [m for m in missing if m not in merged]
     return merged, unresolved
 
@@ -379,16 +374,16 @@ def refresh_forms(
         client=client,
         missing=fetched.missing,
         hints=hints or {},
-        docs=fetched.docs,
+        forms=fetched.forms,
     )
     for old in unresolved:
         fetched.failed[old] = "NotFound: no live form holds its line items"
-    shipments = _with_shipments(client, list(fetched.docs.values()), parallel=workers())
+    shipments = _with_shipments(client, list(fetched.forms.values()), parallel=workers())
     now = timezone.now()
     outcome = Refresh()
     with transaction.atomic():
         result = _write_forms(
-            account=account, docs=list(fetched.docs.values()), shipments=shipments
+            account=account, forms=list(fetched.forms.values()), shipments=shipments
         )
         orders_mark_merged(account=account, merged=merged, merged_at=now)
         quarantined = _note_failures(account=account, failed=fetched.failed, now=now)
@@ -431,20 +426,15 @@ def events_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Dea
         form_ids = list(dict.fromkeys(e.checkout_form_id for e in events if e.checkout_form_id))
         skip = _quarantined_ids(account=account, form_ids=form_ids)
         todo = [f for f in form_ids if f not in skip]
-        raw_events = [e.raw | {"id": e.id} for e in events]
 
-        def commit(
-            outcome: Refresh,
-            events: Sequence[orders_api.OrderEvent] = events,
-            raw_events: list[Doc] = raw_events,
-        ) -> None:
+        def commit(outcome: Refresh, events: Sequence[orders_api.OrderEvent] = events) -> None:
             nonlocal cursor
-            order_events_record(account=account, events=raw_events)
+            order_events_record(account=account, events=events)
             advanced = _advance(events, blocking=outcome.blocking)
             locked = state_locked(account=account, resource=Resource.ORDER_EVENTS)
             if advanced is not None:
                 locked.cursor = advanced.id
-                locked.cursor_at = parse_time(advanced.occurred_at)
+                locked.cursor_at = advanced.occurred
                 cursor = advanced.id
             locked.fetched = F("fetched") + outcome.written
             locked.last_success_at = timezone.now()
@@ -525,13 +515,13 @@ def retry_quarantined(*, account: AllegroAccount, client: AllegroClient, batch: 
 # --- reconciliation ---------------------------------------------------------------------------
 
 
-def _differs(doc: Doc, stored: Order | None) -> bool:
+def _differs(form: Form, stored: Order | None) -> bool:
     if stored is None:
         return True
-    expected = order_fields(doc)
+    expected = order_fields(form)
     return (
         any(getattr(stored, name) != value for name, value in expected.items() if name != "raw")
-        or stored.raw != doc
+        or stored.raw != form.raw
     )
 
 
@@ -544,21 +534,19 @@ def reconcile(*, account: AllegroAccount, client: AllegroClient, hours: float | 
 
     def fetch(offset: int) -> Page[None]:
         result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
-        return Page(
-            offset=offset, items=[c.raw for c in result.checkout_forms], total=result.total_count
-        )
+        return Page(offset=offset, items=result.checkout_forms, total=result.total_count)
 
     for page in offset_pages(fetch, start=0, limit=PAGE):
-        ids = [uuid.UUID(str(d["id"])) for d in page.items]
+        ids = [uuid.UUID(f.id) for f in page.items]
         stored = {
             str(o.allegro_id): o for o in Order.objects.filter(account=account, allegro_id__in=ids)
         }
-        changed = [d for d in page.items if _differs(d, stored.get(str(d["id"])))]
+        changed = [f for f in page.items if _differs(f, stored.get(f.id))]
         # Waybills: compared for every form that reports something sent.
         shipments = _with_shipments(client, page.items, parallel=workers())
         tracking_changed = _tracking_differs(account=account, shipments=shipments)
         with transaction.atomic():
-            result = _write_forms(account=account, docs=changed, shipments=shipments, force=True)
+            result = _write_forms(account=account, forms=changed, shipments=shipments, force=True)
         merge_duplicates(account=account, client=client, form_ids=list(result.written))
         fixed = set(result.written) | tracking_changed
         repairs += len(fixed)
@@ -576,7 +564,7 @@ def reconcile(*, account: AllegroAccount, client: AllegroClient, hours: float | 
 
 
 def _tracking_differs(
-    *, account: AllegroAccount, shipments: Mapping[str, Sequence[Doc]]
+    *, account: AllegroAccount, shipments: Mapping[str, Sequence[Waybill]]
 ) -> set[str]:
     from orders.models import TrackingNumber
 
@@ -587,11 +575,7 @@ def _tracking_differs(
         account=account, order__allegro_id__in=[uuid.UUID(k) for k in shipments]
     ).values_list("order__allegro_id", "allegro_id", "waybill"):
         have[str(order_id)].add((sid, waybill))
-    return {
-        k
-        for k, items in shipments.items()
-        if have[k] != {(str(i.get("id") or ""), str(i.get("waybill") or "")) for i in items}
-    }
+    return {k for k, items in shipments.items() if have[k] != {(i.id, i.waybill) for i in items}}
 
 
 def reconcile_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:

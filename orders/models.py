@@ -35,7 +35,11 @@ class Order(models.Model):
     buyer_last_name = models.CharField(_("buyer last name"), max_length=128, blank=True)
     buyer_company_name = models.CharField(_("buyer company"), max_length=255, blank=True)
     delivery_address = models.JSONField(_("delivery address"), null=True, blank=True)
+    # What the pages show of the addresses: display lines written by the sync mapping.
+    delivery_address_lines = models.JSONField(_("delivery address lines"), default=list, blank=True)
     pickup_point = models.JSONField(_("pickup point"), null=True, blank=True)
+    pickup_point_id = models.CharField(_("pickup point id"), max_length=64, blank=True)
+    pickup_point_lines = models.JSONField(_("pickup point lines"), default=list, blank=True)
     delivery_method_id = models.CharField(_("delivery method id"), max_length=64, blank=True)
     delivery_method_name = models.CharField(_("delivery method"), max_length=255, blank=True)
     payment_id = models.CharField(_("payment id"), max_length=64, blank=True)
@@ -56,6 +60,8 @@ class Order(models.Model):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     marketplace = models.CharField(_("marketplace"), max_length=32, blank=True)
     invoice_required = models.BooleanField(_("invoice requested"), default=False)
+    invoice_address_lines = models.JSONField(_("invoice address lines"), default=list, blank=True)
+    invoice_tax_id = models.CharField(_("invoice tax id"), max_length=32, blank=True)
     message_to_seller = models.TextField(_("message to seller"), blank=True)
     bought_at = models.DateTimeField(_("bought at"), null=True, blank=True)
     # Allegro's dispatch window (``delivery.time.dispatch``): ship no earlier than

@@ -1,8 +1,10 @@
 """Write the order mirror: checkout forms with their lines, tracking numbers and events.
 
-Called by ``mirror.services``; never talks HTTP. A page is written with a fixed number of
-queries. A stored form is replaced only by a copy that is not older (``updatedAt``) and differs
-(``revision``), so duplicated, replayed or out-of-order fetches are harmless.
+Takes the typed documents of ``allegro.api.orders`` (parsed once there); ``order_fields`` is the
+one mapping of a checkout form onto the model. Called by ``orders.flows``; never talks HTTP. A
+page is written with a fixed number of queries. A stored form is replaced only by a copy that is
+not older (``updatedAt``) and differs (``revision``), so duplicated, replayed or out-of-order
+fetches are harmless.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
 
 from accounts.models import AllegroAccount
-from allegro.api.orders import DispatchWindow
-from offers.sync import parse_amount, parse_time
+from allegro.api._base import Money
+from allegro.api.orders import Address, CheckoutForm, LineItem, Waybill
+from allegro.api.orders import OrderEvent as AllegroOrderEvent
 from orders.models import Order, OrderEvent, OrderLineItem, TrackingNumber
 
 ORDER_UPDATE_FIELDS = [
@@ -28,7 +32,10 @@ ORDER_UPDATE_FIELDS = [
     "buyer_last_name",
     "buyer_company_name",
     "delivery_address",
+    "delivery_address_lines",
     "pickup_point",
+    "pickup_point_id",
+    "pickup_point_lines",
     "delivery_method_id",
     "delivery_method_name",
     "payment_id",
@@ -45,6 +52,8 @@ ORDER_UPDATE_FIELDS = [
     "currency",
     "marketplace",
     "invoice_required",
+    "invoice_address_lines",
+    "invoice_tax_id",
     "message_to_seller",
     "bought_at",
     "dispatch_from",
@@ -68,78 +77,81 @@ LINE_UPDATE_FIELDS = [
 TRACKING_UPDATE_FIELDS = ["waybill", "carrier_id", "carrier_name", "line_items", "created_at"]
 
 
-def _dig(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
+def _amount(money: Money | None) -> Decimal | None:
+    return None if money is None else money.rounded
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _currency(money: Money | None) -> str:
+    return "" if money is None else money.currency
 
 
-def order_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Model fields of a ``CheckoutForm`` document."""
-    buyer = doc.get("buyer") or {}
-    delivery = doc.get("delivery") or {}
-    payment = doc.get("payment") or {}
-    bought = [t for t in (parse_time(li.get("boughtAt")) for li in _lines(doc)) if t]
-    dispatch = DispatchWindow.parse(doc)
+def _lines(address: Address | None) -> list[str]:
+    return [] if address is None else list(address.lines)
+
+
+def order_fields(form: CheckoutForm) -> dict[str, Any]:
+    """The model fields of a checkout form: the one mapping from Allegro's document to ours."""
+    buyer, delivery, payment = form.buyer, form.delivery, form.payment
+    invoice_address = form.invoice.address
     return {
-        "buyer_id": _text(buyer.get("id")),
-        "buyer_login": _text(buyer.get("login")),
-        "buyer_email": _text(buyer.get("email")),
-        "buyer_first_name": _text(buyer.get("firstName")),
-        "buyer_last_name": _text(buyer.get("lastName")),
-        "buyer_company_name": _text(buyer.get("companyName")),
-        "delivery_address": delivery.get("address") or None,
-        "pickup_point": delivery.get("pickupPoint") or None,
-        "delivery_method_id": _text(_dig(delivery, "method", "id")),
-        "delivery_method_name": _text(_dig(delivery, "method", "name")),
-        "payment_id": _text(payment.get("id")),
-        "payment_type": _text(payment.get("type")),
-        "payment_provider": _text(payment.get("provider")),
-        "paid_amount": parse_amount(_dig(payment, "paidAmount", "amount")),
-        "paid_currency": _text(_dig(payment, "paidAmount", "currency")),
-        "payment_finished_at": parse_time(payment.get("finishedAt")),
-        "status": _text(doc.get("status")),
-        "fulfillment_status": _text(_dig(doc, "fulfillment", "status")),
-        "line_items_sent": _text(_dig(doc, "fulfillment", "shipmentSummary", "lineItemsSent")),
-        "revision": _text(doc.get("revision")),
-        "total_amount": parse_amount(_dig(doc, "summary", "totalToPay", "amount")),
-        "currency": _text(_dig(doc, "summary", "totalToPay", "currency")),
-        "marketplace": _text(_dig(doc, "marketplace", "id")),
-        "invoice_required": bool(_dig(doc, "invoice", "required")),
-        "message_to_seller": _text(doc.get("messageToSeller")),
-        "bought_at": min(bought) if bought else None,
-        "dispatch_from": dispatch.earliest,
-        "dispatch_by": dispatch.latest,
-        "allegro_updated_at": parse_time(doc.get("updatedAt")),
-        "raw": dict(doc),
+        "buyer_id": buyer.id,
+        "buyer_login": buyer.login,
+        "buyer_email": buyer.email,
+        "buyer_first_name": buyer.first_name,
+        "buyer_last_name": buyer.last_name,
+        "buyer_company_name": buyer.company_name,
+        "delivery_address": delivery.address.raw if delivery.address else None,
+        "delivery_address_lines": _lines(delivery.address),
+        "pickup_point": delivery.pickup_point.raw if delivery.pickup_point else None,
+        "pickup_point_id": delivery.pickup_point.id if delivery.pickup_point else "",
+        "pickup_point_lines": _lines(delivery.pickup_point),
+        "delivery_method_id": delivery.method_id,
+        "delivery_method_name": delivery.method_name,
+        "payment_id": payment.id,
+        "payment_type": payment.type,
+        "payment_provider": payment.provider,
+        "paid_amount": _amount(payment.paid),
+        "paid_currency": _currency(payment.paid),
+        "payment_finished_at": payment.finished_at,
+        "status": form.status,
+        "fulfillment_status": form.fulfillment_status or "",
+        "line_items_sent": form.line_items_sent or "",
+        "revision": form.revision or "",
+        "total_amount": _amount(form.total_to_pay),
+        "currency": _currency(form.total_to_pay),
+        "marketplace": form.marketplace or "",
+        "invoice_required": form.invoice.required,
+        "invoice_address_lines": _lines(invoice_address),
+        "invoice_tax_id": invoice_address.tax_id if invoice_address else "",
+        "message_to_seller": form.message_to_seller,
+        "bought_at": form.bought_at,
+        "dispatch_from": delivery.dispatch.earliest,
+        "dispatch_by": delivery.dispatch.latest,
+        "allegro_updated_at": form.updated_at,
+        "raw": form.raw,
     }
 
 
-def _lines(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    lines = doc.get("lineItems")
-    return [li for li in lines if isinstance(li, Mapping)] if isinstance(lines, list) else []
-
-
-def line_fields(line: Mapping[str, Any]) -> dict[str, Any]:
+def line_fields(line: LineItem) -> dict[str, Any]:
     return {
-        "offer_id": _text(_dig(line, "offer", "id")),
-        "offer_name": _text(_dig(line, "offer", "name"))[:255],
-        "quantity": int(line.get("quantity") or 0),
-        "price_amount": parse_amount(_dig(line, "price", "amount")),
-        "price_currency": _text(_dig(line, "price", "currency")),
-        "bought_at": parse_time(line.get("boughtAt")),
+        "offer_id": line.offer_id or "",
+        "offer_name": (line.offer_name or "")[:255],
+        "quantity": line.quantity,
+        "price_amount": _amount(line.price),
+        "price_currency": _currency(line.price),
+        "bought_at": line.bought_at,
     }
 
 
-def needs_shipments(doc: Mapping[str, Any]) -> bool:
-    """Only forms with something sent can have tracking numbers worth a request."""
-    return _dig(doc, "fulfillment", "shipmentSummary", "lineItemsSent") in {"SOME", "ALL"}
+def tracking_fields(waybill: Waybill) -> dict[str, Any]:
+    return {
+        "allegro_id": waybill.id,
+        "waybill": waybill.waybill,
+        "carrier_id": waybill.carrier_id,
+        "carrier_name": waybill.carrier_name or "",
+        "line_items": list(waybill.line_item_ids),
+        "created_at": waybill.created_at,
+    }
 
 
 @dataclass
@@ -149,27 +161,19 @@ class UpsertResult:
     stale: set[str] = field(default_factory=set)  # older than the stored copy: kept the stored
 
 
-def _newest_per_id(docs: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    best: dict[str, Mapping[str, Any]] = {}
-    for doc in docs:
-        key = str(doc["id"])
-        current = best.get(key)
-        if current is None or _is_newer(doc, current):
-            best[key] = doc
+def _newest_per_id(forms: Iterable[CheckoutForm]) -> dict[str, CheckoutForm]:
+    best: dict[str, CheckoutForm] = {}
+    for form in forms:
+        current = best.get(form.id)
+        if current is None or form.is_newer_than(current):
+            best[form.id] = form
     return best
-
-
-def _is_newer(doc: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    mine, theirs = parse_time(doc.get("updatedAt")), parse_time(other.get("updatedAt"))
-    if mine is None or theirs is None:
-        return True
-    return mine >= theirs
 
 
 def orders_upsert(
     *,
     account: AllegroAccount,
-    docs: Sequence[Mapping[str, Any]],
+    forms: Sequence[CheckoutForm],
     synced_at: datetime,
     force: bool = False,
 ) -> UpsertResult:
@@ -179,7 +183,7 @@ def orders_upsert(
     one delete of their lines. ``force`` rewrites forms whose revision did not change.
     """
     result = UpsertResult()
-    incoming = _newest_per_id(docs)
+    incoming = _newest_per_id(forms)
     if not incoming:
         return result
     stored = {
@@ -189,8 +193,8 @@ def orders_upsert(
         .only("id", "allegro_id", "revision", "allegro_updated_at", "merged_into_id")
     }
     rows: list[Order] = []
-    for key, doc in incoming.items():
-        fields = order_fields(doc)
+    for key, form in incoming.items():
+        fields = order_fields(form)
         old = stored.get(key)
         if old is not None:
             if old.revision == fields["revision"] and old.merged_into_id is None and not force:
@@ -220,18 +224,18 @@ def orders_upsert(
         update_fields=ORDER_UPDATE_FIELDS,
     )
     result.written = {str(o.allegro_id): o for o in saved}
-    _write_lines(account=account, orders=result.written, docs=incoming)
+    _write_lines(account=account, orders=result.written, forms=incoming)
     return result
 
 
 def _write_lines(
-    *, account: AllegroAccount, orders: Mapping[str, Order], docs: Mapping[str, Mapping[str, Any]]
+    *, account: AllegroAccount, orders: Mapping[str, Order], forms: Mapping[str, CheckoutForm]
 ) -> None:
     lines: list[OrderLineItem] = []
     for key, order in orders.items():
         seen: set[str] = set()
-        for line in _lines(docs[key]):
-            line_id = str(line.get("id") or "")
+        for line in forms[key].line_items:
+            line_id = line.id
             if not line_id or line_id in seen:
                 continue
             seen.add(line_id)
@@ -254,9 +258,7 @@ def _write_lines(
     ).delete()
 
 
-def tracking_replace(
-    *, account: AllegroAccount, shipments: Mapping[str, Sequence[Mapping[str, Any]]]
-) -> int:
+def tracking_replace(*, account: AllegroAccount, shipments: Mapping[str, Sequence[Waybill]]) -> int:
     """Make the stored waybills of each order equal to ``shipments`` (order allegro id → list)."""
     if not shipments:
         return 0
@@ -272,20 +274,7 @@ def tracking_replace(
         if order is None:
             continue
         for item in items:
-            rows.append(
-                TrackingNumber(
-                    account=account,
-                    order=order,
-                    allegro_id=_text(item.get("id")),
-                    waybill=_text(item.get("waybill")),
-                    carrier_id=_text(item.get("carrierId")),
-                    carrier_name=_text(item.get("carrierName")),
-                    line_items=[
-                        str(li.get("id")) for li in item.get("lineItems") or [] if li.get("id")
-                    ],
-                    created_at=parse_time(item.get("createdAt")),
-                )
-            )
+            rows.append(TrackingNumber(account=account, order=order, **tracking_fields(item)))
     kept: list[int] = []
     if rows:
         saved = TrackingNumber.objects.bulk_create(
@@ -301,22 +290,20 @@ def tracking_replace(
     return len(rows)
 
 
-def order_events_record(*, account: AllegroAccount, events: Sequence[Mapping[str, Any]]) -> int:
+def order_events_record(*, account: AllegroAccount, events: Sequence[AllegroOrderEvent]) -> int:
     """Keep the events seen (duplicates ignored by the unique constraint)."""
     rows = []
     for event in events:
-        form_id = _dig(event, "order", "checkoutForm", "id")
-        occurred = parse_time(event.get("occurredAt"))
-        if not form_id or occurred is None:
+        if not event.checkout_form_id or event.occurred is None:
             continue
         rows.append(
             OrderEvent(
                 account=account,
-                allegro_id=str(event["id"]),
-                type=_text(event.get("type")),
-                occurred_at=occurred,
-                checkout_form_id=uuid.UUID(str(form_id)),
-                revision=_text(_dig(event, "order", "checkoutForm", "revision")),
+                allegro_id=event.id,
+                type=event.type,
+                occurred_at=event.occurred,
+                checkout_form_id=uuid.UUID(event.checkout_form_id),
+                revision=event.revision or "",
             )
         )
     if rows:

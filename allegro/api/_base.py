@@ -9,8 +9,12 @@ from typing import Any
 from allegro.errors import UnexpectedResponse
 from allegro.transport import ApiResponse
 from allegro.values import dig as dig
+from allegro.values import parse_amount as parse_amount
+from allegro.values import parse_time as parse_time
+from allegro.values import text as text
 
 JsonDict = dict[str, Any]
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +38,14 @@ class Money:
             amount = Decimal(str(data["amount"]))
         except InvalidOperation:
             return None
+        if not amount.is_finite():
+            return None
         return cls(amount=amount, currency=str(data.get("currency") or "PLN"))
+
+    @property
+    def rounded(self) -> Decimal:
+        """The amount in grosze (two decimal places), as the mirror stores it."""
+        return self.amount.quantize(CENT)
 
     def as_json(self) -> JsonDict:
         return {"amount": f"{self.amount:.2f}", "currency": self.currency}
@@ -55,6 +66,20 @@ def opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def items(data: JsonDict, key: str) -> list[JsonDict]:
-    value = data.get(key)
+def opt_int(value: Any) -> int | None:
+    """An integer as Allegro sent it (``None`` for anything else, booleans included)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def opt_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def obj(value: Any) -> JsonDict | None:
+    """``value`` when it is a JSON object, else ``None``."""
+    return value if isinstance(value, dict) else None
+
+
+def items(data: Any, key: str) -> list[JsonDict]:
+    value = data.get(key) if isinstance(data, dict) else None
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

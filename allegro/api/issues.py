@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from allegro import paging
-from allegro.api._base import JsonDict, Traced, body, dig, items, opt_str
+from allegro.api._base import JsonDict, Traced, body, dig, items, opt_int, opt_str, parse_time
 from allegro.client import AllegroClient
 from allegro.transport import BETA
 
@@ -23,6 +24,8 @@ MAX_MESSAGE_LENGTH = 20000
 
 @dataclass(frozen=True, kw_only=True)
 class Issue(Traced):
+    """A dispute or a claim (``opened_date`` is Allegro's text, ``opened_at`` parsed)."""
+
     id: str
     type: str | None
     status: str | None
@@ -30,14 +33,19 @@ class Issue(Traced):
     chat_active: bool | None
     return_required: bool | None
     opened_date: str | None
+    opened_at: datetime | None = None
+    decision_due_at: datetime | None = None
     subject: str | None
+    reference_number: str | None = None
+    buyer_id: str | None = None
     buyer_login: str | None
     checkout_form_id: str | None
+    offer_id: str | None = None
     messages_count: int | None
+    last_message_at: datetime | None = None
 
     @classmethod
     def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> Issue:
-        count = dig(data, "chat", "messagesCount")
         return cls(
             id=str(data["id"]),
             type=opt_str(data.get("type")),
@@ -46,10 +54,16 @@ class Issue(Traced):
             chat_active=dig(data, "currentState", "chatActive"),
             return_required=dig(data, "currentState", "returnRequired"),
             opened_date=opt_str(data.get("openedDate")),
+            opened_at=parse_time(data.get("openedDate")),
+            decision_due_at=parse_time(data.get("decisionDueDate")),
             subject=opt_str(data.get("subject")),
+            reference_number=opt_str(data.get("referenceNumber")),
+            buyer_id=opt_str(dig(data, "buyer", "id")),
             buyer_login=opt_str(dig(data, "buyer", "login")),
             checkout_form_id=opt_str(dig(data, "checkoutForm", "id")),
-            messages_count=int(count) if isinstance(count, int) else None,
+            offer_id=opt_str(dig(data, "offer", "id")),
+            messages_count=opt_int(dig(data, "chat", "messagesCount")),
+            last_message_at=parse_time(dig(data, "chat", "lastMessage", "createdAt")),
             trace_id=trace_id,
             raw=data,
         )
@@ -103,7 +117,7 @@ class IssueMessage(Traced):
     text: str | None
     author_login: str | None
     author_role: str | None
-    created_at: str | None
+    created_at: datetime | None
     attachments: list[JsonDict]
 
     @classmethod
@@ -113,7 +127,7 @@ class IssueMessage(Traced):
             text=opt_str(data.get("text")),
             author_login=opt_str(dig(data, "author", "login")),
             author_role=opt_str(dig(data, "author", "role")),
-            created_at=opt_str(data.get("createdAt")),
+            created_at=parse_time(data.get("createdAt")),
             attachments=items(data, "attachments"),
             trace_id=trace_id,
             raw=data,

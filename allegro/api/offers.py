@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from allegro import paging
-from allegro.api._base import JsonDict, Money, Traced, body, dig, items, opt_str
+from allegro.api._base import (
+    JsonDict,
+    Money,
+    Traced,
+    body,
+    dig,
+    items,
+    opt_int,
+    opt_str,
+    parse_time,
+    text,
+)
 from allegro.client import AllegroClient
 from allegro.errors import UnexpectedResponse
 from allegro.transport import ApiResponse, QueryValue
 
 OfferStatus = Literal["INACTIVE", "ACTIVATING", "ACTIVE", "ENDED"]
 DEFAULT_OPERATION_WAIT = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListedPrice:
+    """A price exactly as the listing wrote it (the amount as text), for storing unchanged."""
+
+    amount: str | None
+    currency: str | None
+
+    @classmethod
+    def parse(cls, data: Any) -> ListedPrice | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(amount=opt_str(data.get("amount")), currency=opt_str(data.get("currency")))
+
+    def as_json(self) -> JsonDict:
+        return {"amount": self.amount, "currency": self.currency}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,20 +59,53 @@ class OfferSummary:
     sold: int | None
     category_id: str | None
     external_id: str | None
+    primary_image_url: str | None = None
+    starting_at: datetime | None = None
+    started_at: datetime | None = None
+    ending_at: datetime | None = None
+    ended_at: datetime | None = None
+    return_policy_id: str | None = None
+    base_marketplace: str | None = None
+    base_price: ListedPrice | None = None  # ``sellingMode.price`` as written
+    additional_prices: dict[str, ListedPrice] = field(default_factory=dict)
     raw: JsonDict
+
+    def marketplace_prices(self, *, default_base: str) -> dict[str, ListedPrice]:
+        """The price on the base marketplace (``default_base`` when the offer names none) and
+        on every additional marketplace that has one."""
+        prices: dict[str, ListedPrice] = {}
+        if self.base_price is not None:
+            prices[self.base_marketplace or default_base] = self.base_price
+        prices.update(self.additional_prices)
+        return prices
 
     @classmethod
     def parse(cls, data: JsonDict) -> OfferSummary:
+        extra = data.get("additionalMarketplaces")
+        additional = {
+            str(market): price
+            for market, value in (extra.items() if isinstance(extra, dict) else ())
+            if (price := ListedPrice.parse(dig(value, "sellingMode", "price"))) is not None
+        }
         return cls(
             id=str(data["id"]),
             name=str(data.get("name") or ""),
             status=opt_str(dig(data, "publication", "status")),
             selling_format=opt_str(dig(data, "sellingMode", "format")),
             price=Money.parse(dig(data, "sellingMode", "price")),
-            available=dig(data, "stock", "available"),
-            sold=dig(data, "stock", "sold"),
+            available=opt_int(dig(data, "stock", "available")),
+            sold=opt_int(dig(data, "stock", "sold")),
             category_id=opt_str(dig(data, "category", "id")),
             external_id=opt_str(dig(data, "external", "id")),
+            primary_image_url=opt_str(dig(data, "primaryImage", "url")),
+            starting_at=parse_time(dig(data, "publication", "startingAt")),
+            started_at=parse_time(dig(data, "publication", "startedAt")),
+            ending_at=parse_time(dig(data, "publication", "endingAt")),
+            ended_at=parse_time(dig(data, "publication", "endedAt")),
+            return_policy_id=opt_str(dig(data, "afterSalesServices", "returnPolicy", "id")),
+            base_marketplace=opt_str(dig(data, "publication", "marketplaces", "base", "id")),
+            base_price=ListedPrice.parse(dig(data, "sellingMode", "price")),
+            additional_prices=additional,
             raw=data,
         )
 
@@ -68,10 +130,13 @@ class OfferFilters:
     marketplace: str | None = None
     price_gte: str | None = None
     price_lte: str | None = None
+    product_linked: bool | None = None  # ``product.id.empty=false``: linked to a product
     sort: str | None = None
 
     def params(self) -> dict[str, QueryValue]:
+        linked = None if self.product_linked is None else not self.product_linked
         return {
+            "product.id.empty": None if linked is None else ("true" if linked else "false"),
             "offer.id": self.offer_ids,
             "name": self.name,
             "publication.status": self.statuses,
@@ -113,6 +178,42 @@ def iter_offers(
     return paging.iter_offset(fetch, limits=paging.OFFERS, page_size=page_size)
 
 
+EAN_PARAMETER = "225693"  # "EAN (GTIN)" in Allegro's category parameters
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parameter:
+    """A category parameter of an offer or product: its id and its (non-empty) values."""
+
+    id: str
+    name: str | None
+    values: tuple[str, ...]
+
+    @classmethod
+    def parse_list(cls, data: Any) -> tuple[Parameter, ...]:
+        if not isinstance(data, list):
+            return ()
+        return tuple(
+            cls(
+                id=text(p.get("id")),
+                name=opt_str(p.get("name")),
+                values=_values(p.get("values")),
+            )
+            for p in data
+            if isinstance(p, dict)
+        )
+
+
+def _values(data: Any) -> tuple[str, ...]:
+    """A parameter's values up to the first empty one (an empty first value means none)."""
+    out: list[str] = []
+    for value in data if isinstance(data, list) else []:
+        if value in (None, ""):
+            break
+        out.append(str(value))
+    return tuple(out)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProductOffer(Traced):
     """``SaleProductOfferResponseV1``: the fields the product edits; the rest stays in ``raw``."""
@@ -126,6 +227,19 @@ class ProductOffer(Traced):
     category_id: str | None
     external_id: str | None
     updated_at: str | None
+    parameters: tuple[Parameter, ...] = ()
+    product_parameters: tuple[Parameter, ...] = ()  # of the products in ``productSet``, in order
+    # The fields the product offer shares with a listing row (name, publication, prices, stock),
+    # read the same way, so the mirror maps both through one function.
+    summary: OfferSummary
+
+    @property
+    def ean(self) -> str:
+        """The EAN (GTIN): the offer's own parameter, else the first product's that has one."""
+        for parameter in (*self.parameters, *self.product_parameters):
+            if parameter.id == EAN_PARAMETER and parameter.values:
+                return parameter.values[0]
+        return ""
 
     @classmethod
     def parse(cls, data: JsonDict, *, trace_id: str | None) -> ProductOffer:
@@ -139,6 +253,13 @@ class ProductOffer(Traced):
             category_id=opt_str(dig(data, "category", "id")),
             external_id=opt_str(dig(data, "external", "id")),
             updated_at=opt_str(data.get("updatedAt")),
+            parameters=Parameter.parse_list(data.get("parameters")),
+            summary=OfferSummary.parse(data),
+            product_parameters=tuple(
+                parameter
+                for element in items(data, "productSet")
+                for parameter in Parameter.parse_list(dig(element, "product", "parameters"))
+            ),
             trace_id=trace_id,
             raw=data,
         )
@@ -479,7 +600,8 @@ def iter_command_tasks(
 class OfferEvent:
     id: str
     type: str
-    occurred_at: str
+    occurred_at: str  # Allegro's text; ``occurred`` parsed
+    occurred: datetime | None
     offer_id: str | None
     external_id: str | None
     raw: JsonDict
@@ -506,6 +628,7 @@ def list_offer_events(
             id=str(e["id"]),
             type=str(e.get("type") or ""),
             occurred_at=str(e.get("occurredAt") or ""),
+            occurred=parse_time(e.get("occurredAt")),
             offer_id=opt_str(dig(e, "offer", "id")),
             external_id=opt_str(dig(e, "offer", "external", "id")),
             raw=e,

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from allegro import paging
-from allegro.api._base import JsonDict, Money, Traced, body, dig, items, opt_str
+from allegro.api._base import (
+    JsonDict,
+    Money,
+    Traced,
+    body,
+    dig,
+    items,
+    obj,
+    opt_str,
+    parse_time,
+    text,
+)
 from allegro.client import AllegroClient
 from allegro.transport import QueryValue
 
@@ -38,13 +49,7 @@ SELLER_SETTABLE_STATUSES: tuple[FulfillmentStatus, ...] = (
 
 def parse_instant(value: Any) -> datetime | None:
     """An ISO 8601 date-time of a document (``...Z`` or with an offset; naive means UTC)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parse_time(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,31 +71,174 @@ class DispatchWindow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Address:
+    """A delivery address, a pickup point or an invoice address.
+
+    ``lines`` is what a person reads (name, company, street, post code and city, country, phone,
+    description); ``raw`` is the sub-document as Allegro sent it.
+    """
+
+    id: str = ""  # a pickup point's id
+    lines: tuple[str, ...] = ()
+    tax_id: str = ""  # an invoice address's ``company.taxId``
+    raw: JsonDict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, data: Any) -> Address | None:
+        """``None`` when there is no address (missing, empty or not an object)."""
+        if not isinstance(data, dict) or not data:
+            return None
+        name = " ".join(text(data.get(k)) for k in ("firstName", "lastName")).strip()
+        inner = obj(data.get("address")) or data
+        lines = (
+            name,
+            text(data.get("companyName") or data.get("name") or ""),
+            text(inner.get("street")),
+            " ".join(text(inner.get(k)) for k in ("zipCode", "postCode", "city")).strip(),
+            text(inner.get("countryCode")),
+            text(data.get("phoneNumber")),
+            text(data.get("description")),
+        )
+        return cls(
+            id=text(data.get("id")),
+            lines=tuple(line for line in lines if line),
+            tax_id=text(dig(data, "company", "taxId")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Buyer:
+    id: str = ""
+    login: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    company_name: str = ""
+
+    @classmethod
+    def parse(cls, data: Any) -> Buyer:
+        return cls(
+            id=text(dig(data, "id")),
+            login=text(dig(data, "login")),
+            email=text(dig(data, "email")),
+            first_name=text(dig(data, "firstName")),
+            last_name=text(dig(data, "lastName")),
+            company_name=text(dig(data, "companyName")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    method_id: str = ""
+    method_name: str = ""
+    address: Address | None = None
+    pickup_point: Address | None = None
+    dispatch: DispatchWindow = DispatchWindow()
+
+    @classmethod
+    def parse(cls, checkout_form: Any) -> Delivery:
+        data = dig(checkout_form, "delivery")
+        return cls(
+            method_id=text(dig(data, "method", "id")),
+            method_name=text(dig(data, "method", "name")),
+            address=Address.parse(dig(data, "address")),
+            pickup_point=Address.parse(dig(data, "pickupPoint")),
+            dispatch=DispatchWindow.parse(checkout_form),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payment:
+    id: str = ""
+    type: str = ""
+    provider: str = ""
+    paid: Money | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> Payment:
+        return cls(
+            id=text(dig(data, "id")),
+            type=text(dig(data, "type")),
+            provider=text(dig(data, "provider")),
+            paid=Money.parse(dig(data, "paidAmount")),
+            finished_at=parse_time(dig(data, "finishedAt")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invoice:
+    required: bool = False
+    address: Address | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> Invoice:
+        return cls(
+            required=bool(dig(data, "required")), address=Address.parse(dig(data, "address"))
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class LineItem:
     id: str
     offer_id: str | None
     offer_name: str | None
     quantity: int
     price: Money | None
-    bought_at: str | None
+    bought_at: datetime | None
+
+    @classmethod
+    def parse(cls, data: JsonDict) -> LineItem:
+        return cls(
+            id=text(data.get("id")),
+            offer_id=opt_str(dig(data, "offer", "id")),
+            offer_name=opt_str(dig(data, "offer", "name")),
+            quantity=int(data.get("quantity") or 0),
+            price=Money.parse(data.get("price")),
+            bought_at=parse_time(data.get("boughtAt")),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class CheckoutForm(Traced):
+    """``CheckoutForm``: an order as Allegro describes it (``raw`` is kept for storage)."""
+
     id: str
     status: str
     revision: str | None
-    buyer_id: str | None
-    buyer_login: str | None
-    buyer_email: str | None
+    buyer: Buyer
+    delivery: Delivery
+    payment: Payment
+    invoice: Invoice
     fulfillment_status: str | None
     line_items_sent: str | None
     total_to_pay: Money | None
-    delivery_method: str | None
     marketplace: str | None
-    updated_at: str | None
+    message_to_seller: str
+    updated_at: datetime | None
     line_items: list[LineItem]
-    dispatch: DispatchWindow = DispatchWindow()
+
+    @property
+    def dispatch(self) -> DispatchWindow:
+        return self.delivery.dispatch
+
+    @property
+    def bought_at(self) -> datetime | None:
+        """When the first line was bought (a form's lines may be bought at different times)."""
+        times = [li.bought_at for li in self.line_items if li.bought_at is not None]
+        return min(times) if times else None
+
+    @property
+    def needs_shipments(self) -> bool:
+        """Only a form with something sent can have tracking numbers worth a request."""
+        return self.line_items_sent in {"SOME", "ALL"}
+
+    def is_newer_than(self, other: CheckoutForm) -> bool:
+        """Not older than ``other`` by ``updatedAt`` (unknown times count as newer)."""
+        if self.updated_at is None or other.updated_at is None:
+            return True
+        return self.updated_at >= other.updated_at
 
     @classmethod
     def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> CheckoutForm:
@@ -98,27 +246,17 @@ class CheckoutForm(Traced):
             id=str(data["id"]),
             status=str(data.get("status") or ""),
             revision=opt_str(data.get("revision")),
-            buyer_id=opt_str(dig(data, "buyer", "id")),
-            buyer_login=opt_str(dig(data, "buyer", "login")),
-            buyer_email=opt_str(dig(data, "buyer", "email")),
+            buyer=Buyer.parse(data.get("buyer")),
+            delivery=Delivery.parse(data),
+            payment=Payment.parse(data.get("payment")),
+            invoice=Invoice.parse(data.get("invoice")),
             fulfillment_status=opt_str(dig(data, "fulfillment", "status")),
             line_items_sent=opt_str(dig(data, "fulfillment", "shipmentSummary", "lineItemsSent")),
             total_to_pay=Money.parse(dig(data, "summary", "totalToPay")),
-            delivery_method=opt_str(dig(data, "delivery", "method", "name")),
             marketplace=opt_str(dig(data, "marketplace", "id")),
-            updated_at=opt_str(data.get("updatedAt")),
-            line_items=[
-                LineItem(
-                    id=str(li["id"]),
-                    offer_id=opt_str(dig(li, "offer", "id")),
-                    offer_name=opt_str(dig(li, "offer", "name")),
-                    quantity=int(li.get("quantity") or 0),
-                    price=Money.parse(li.get("price")),
-                    bought_at=opt_str(li.get("boughtAt")),
-                )
-                for li in items(data, "lineItems")
-            ],
-            dispatch=DispatchWindow.parse(data),
+            message_to_seller=text(data.get("messageToSeller")),
+            updated_at=parse_time(data.get("updatedAt")),
+            line_items=[LineItem.parse(li) for li in items(data, "lineItems")],
             trace_id=trace_id,
             raw=data,
         )
@@ -199,12 +337,32 @@ def get_checkout_form(client: AllegroClient, *, checkout_form_id: str) -> Checko
 
 @dataclass(frozen=True, kw_only=True)
 class OrderEvent:
+    """``OrderEvent``: ``occurred_at`` is Allegro's text (a cursor value), ``occurred`` parsed."""
+
     id: str
     type: str
     occurred_at: str
+    occurred: datetime | None
     checkout_form_id: str | None
     revision: str | None
+    line_item_ids: tuple[str, ...]  # the form's line items as the event describes them
+    buyer_login: str
     raw: JsonDict
+
+    @classmethod
+    def parse(cls, data: JsonDict) -> OrderEvent:
+        order = dig(data, "order")
+        return cls(
+            id=str(data["id"]),
+            type=str(data.get("type") or ""),
+            occurred_at=str(data.get("occurredAt") or ""),
+            occurred=parse_time(data.get("occurredAt")),
+            checkout_form_id=opt_str(dig(order, "checkoutForm", "id")),
+            revision=opt_str(dig(order, "checkoutForm", "revision")),
+            line_item_ids=tuple(text(li["id"]) for li in items(order, "lineItems") if li.get("id")),
+            buyer_login=text(dig(order, "buyer", "login")),
+            raw=data,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,17 +379,7 @@ def list_order_events(
 ) -> OrderEvents:
     response = client.get("/order/events", params={"from": from_id, "limit": limit, "type": types})
     data = body(response)
-    events = [
-        OrderEvent(
-            id=str(e["id"]),
-            type=str(e.get("type") or ""),
-            occurred_at=str(e.get("occurredAt") or ""),
-            checkout_form_id=opt_str(dig(e, "order", "checkoutForm", "id")),
-            revision=opt_str(dig(e, "order", "checkoutForm", "revision")),
-            raw=e,
-        )
-        for e in items(data, "events")
-    ]
+    events = [OrderEvent.parse(e) for e in items(data, "events")]
     return OrderEvents(events=events, trace_id=response.trace_id, raw=data)
 
 
@@ -327,7 +475,7 @@ class Waybill(Traced):
     carrier_id: str
     carrier_name: str | None
     line_item_ids: list[str]
-    created_at: str | None
+    created_at: datetime | None
 
     @classmethod
     def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> Waybill:
@@ -337,7 +485,7 @@ class Waybill(Traced):
             carrier_id=str(data.get("carrierId") or ""),
             carrier_name=opt_str(data.get("carrierName")),
             line_item_ids=[str(li["id"]) for li in items(data, "lineItems") if "id" in li],
-            created_at=opt_str(data.get("createdAt")),
+            created_at=parse_time(data.get("createdAt")),
             trace_id=trace_id,
             raw=data,
         )

@@ -29,7 +29,14 @@ def docs(big: Any, link_account: Any) -> dict[str, Any]:
         forms = reader.checkout_forms()
     finally:
         reader.close()
-    return {"account": account, "offers": offers, "forms": forms}
+    from allegro.api.offers import OfferSummary
+    from allegro.api.orders import CheckoutForm
+
+    return {
+        "account": account,
+        "offers": [OfferSummary.parse(d) for d in offers],
+        "forms": [CheckoutForm.parse(d) for d in forms],
+    }
 
 
 def test_offer_page_upsert_is_one_statement(
@@ -40,7 +47,7 @@ def test_offer_page_upsert_is_one_statement(
 
     assert len(docs["offers"]) == 1000
     with django_assert_num_queries(3):  # BEGIN, one INSERT ... ON CONFLICT for 1000 rows, COMMIT
-        offers_upsert(account=docs["account"], docs=docs["offers"], synced_at=timezone.now())
+        offers_upsert(account=docs["account"], offers=docs["offers"], synced_at=timezone.now())
     assert Offer.objects.filter(account=docs["account"]).count() == 1000
 
 
@@ -55,13 +62,13 @@ def test_order_page_upsert_is_bounded(
     page = docs["forms"][:100]
     account = docs["account"]
     with django_assert_max_num_queries(8), transaction.atomic():
-        result = orders_upsert(account=account, docs=page, synced_at=timezone.now())
+        result = orders_upsert(account=account, forms=page, synced_at=timezone.now())
         tracking_replace(account=account, shipments={k: [] for k in result.written})
     assert len(result.written) == 100
     assert OrderLineItem.objects.filter(account=account).count() >= 100
     # The same page again: one locking read (plus BEGIN/COMMIT), nothing written.
     with django_assert_max_num_queries(3), transaction.atomic():
-        again = orders_upsert(account=account, docs=page, synced_at=timezone.now())
+        again = orders_upsert(account=account, forms=page, synced_at=timezone.now())
     assert not again.written
     assert len(again.unchanged) == 100
 
