@@ -266,3 +266,21 @@ def test_tracking_numbers(seller_client: AllegroClient) -> None:
             line_item_ids=[str(uuid.uuid4())],
         )
     assert caught.value.errors[0].path == "lineItems.id"
+
+
+def test_checkout_form_is_parsed_once_into_typed_parts(seller_client: AllegroClient) -> None:
+    forms = list(orders.iter_checkout_forms(seller_client, page_size=50))
+    with_address = [f for f in forms if f.delivery.address is not None]
+    assert with_address
+    for form in with_address:
+        address = form.delivery.address
+        assert address is not None
+        assert address.raw == form.raw["delivery"]["address"]
+        assert address.raw["street"] in address.lines
+        assert any(address.raw["city"] in line for line in address.lines)
+    for form in forms:
+        assert form.buyer.login == form.raw["buyer"]["login"]
+        assert form.bought_at == min(li.bought_at for li in form.line_items if li.bought_at)
+        assert all(
+            li.price is not None and li.price.rounded == li.price.amount for li in form.line_items
+        )
