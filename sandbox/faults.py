@@ -49,6 +49,8 @@ class Faults:
     reorder_events_rate: float = 0.0
     skip_ready_for_processing_rate: float = 0.0
     shipment_error_rate: float = 0.0
+    # checkout-form ids whose shipment create-commands end in ERROR (CARRIER_UNAVAILABLE)
+    shipment_error_orders: list[str] = field(default_factory=list)
     token_rotate_then_503_rate: float = 0.0
     paths: list[str] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(1), repr=False)
@@ -74,6 +76,10 @@ class Faults:
                 self.rate_limit = RateLimit(**{**asdict(self.rate_limit), **value})
             elif key == "user_bucket":
                 self.user_bucket = UserBucket(**{**asdict(self.user_bucket), **value})
+            elif key == "shipment_error_orders":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ValueError("shipment_error_orders must list checkout-form ids")
+                self.shipment_error_orders = list(value)
             else:
                 setattr(self, key, value)
         if "seed" in data:

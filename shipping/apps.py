@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class ShippingConfig(AppConfig):
     name = "shipping"
     verbose_name = _("Shipping")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from jobs.registry import JobKindSpec, register
+        from shipping.services import CREATE_KIND, shipment_create_step
+
+        register(
+            JobKindSpec(
+                kind=CREATE_KIND,
+                label=_("Create shipments"),
+                run=shipment_create_step,
+                report_url=lambda job: reverse("shipping:job", args=[job.pk]),
+            )
+        )

@@ -247,6 +247,8 @@ async def faults(request: Request) -> Any:
             state.faults.update(await body_of(request))
         except KeyError as exc:
             raise ApiError(400, "VALIDATION_ERROR", f"Unknown fault {exc}") from exc
+        except ValueError as exc:
+            raise ApiError(400, "VALIDATION_ERROR", str(exc)) from exc
     elif request.method == "DELETE":
         state.faults.reset(state.fault_baseline)
         request.app.state.runtime.limiter.clear()

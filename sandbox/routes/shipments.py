@@ -797,8 +797,9 @@ async def create_command(ctx: Ctx) -> Response:
     body = await ctx.body_object()
     command_id = command_id_of(body)
     shipment = check_create_input(body.get("input"))
-    errors, _ = business_errors(ctx.state, seller_id=ctx.seller_id, shipment=shipment)
-    if not errors and ctx.state.faults.roll(ctx.state.faults.shipment_error_rate):
+    errors, order = business_errors(ctx.state, seller_id=ctx.seller_id, shipment=shipment)
+    failing = order is not None and order["id"] in ctx.state.faults.shipment_error_orders
+    if not errors and (failing or ctx.state.faults.roll(ctx.state.faults.shipment_error_rate)):
         errors = [
             problem(
                 "CARRIER_UNAVAILABLE",
