@@ -105,6 +105,7 @@ spec: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: venv
 	$(VENV)/bin/mypy backoffice accounts offers orders shipping aftersales mirror jobs ui allegro sandbox
