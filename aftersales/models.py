@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -181,3 +182,154 @@ class ReturnPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+# --- local work state: never sent to Allegro -----------------------------------------------
+
+
+class InboxState(models.Model):
+    """The back-office's own state of one inbox item (a rating or a dispute): who handles it,
+    and whether it was marked handled. Kept here only; Allegro never sees it.
+
+    ``handled_at`` hides the item until something new happens on Allegro: a rating edited or a
+    new buyer message after that moment brings it back.
+    """
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    rating = models.OneToOneField(
+        Rating,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("rating"),
+    )
+    dispute = models.OneToOneField(
+        Dispute,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("dispute"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    handled_at = models.DateTimeField(_("marked handled at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked handled by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("inbox item state")
+        verbose_name_plural = _("inbox item states")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(rating__isnull=False, dispute__isnull=True)
+                    | models.Q(rating__isnull=True, dispute__isnull=False)
+                ),
+                name="inbox_state_one_target",
+            )
+        ]
+        indexes = [models.Index(fields=["assignee"], name="inbox_state_assignee")]
+
+    def __str__(self) -> str:
+        return f"rating {self.rating_id}" if self.rating_id else f"dispute {self.dispute_id}"
+
+
+class InboxNote(models.Model):
+    """An internal note on a rating or a dispute (staff only, never sent to Allegro)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    rating = models.ForeignKey(
+        Rating,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("rating"),
+    )
+    dispute = models.ForeignKey(
+        Dispute,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("dispute"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("note"), max_length=2000)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(rating__isnull=False, dispute__isnull=True)
+                    | models.Q(rating__isnull=True, dispute__isnull=False)
+                ),
+                name="inbox_note_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class SavedReply(models.Model):
+    """A reply template for ratings (and disputes): one account's, or shared by all
+    (``account`` empty). Placeholders: ``{buyer_login}``, ``{order_id}``, ``{offer_title}``."""
+
+    account = models.ForeignKey(
+        AllegroAccount,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_replies",
+        verbose_name=_("account"),
+        help_text=_("Empty: shared by every account."),
+    )
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"), max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved reply")
+        verbose_name_plural = _("saved replies")
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,9 +1,25 @@
 from django.urls import path
 
-from aftersales import views
+from aftersales.views import inbox, ratings, replies
 
 app_name = "aftersales"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    # the inbox: the default view
+    path("", inbox.index, name="index"),
+    path("badge/", inbox.badge, name="badge"),
+    path("items/<str:kind>/<int:pk>/handled/", inbox.handled, name="handled"),
+    path("items/<str:kind>/<int:pk>/assign/", inbox.assign, name="assign"),
+    path("items/<str:kind>/<int:pk>/note/", inbox.note, name="note"),
+    # ratings
+    path("ratings/", ratings.index, name="ratings"),
+    path("ratings/summary/", ratings.summary, name="ratings_summary"),
+    path("ratings/<int:pk>/", ratings.detail, name="rating"),
+    path("ratings/<int:pk>/answer/", ratings.answer, name="rating_answer"),
+    path("ratings/<int:pk>/removal/", ratings.removal, name="rating_removal"),
+    # saved replies
+    path("replies/", replies.index, name="replies"),
+    path("replies/new/", replies.create, name="reply_create"),
+    path("replies/<int:pk>/", replies.edit, name="reply_edit"),
+    path("replies/<int:pk>/delete/", replies.delete, name="reply_delete"),
 ]

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -23,58 +23,23 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountStatus, AllegroAccount
-from aftersales.models import Dispute, DisputeMessage, Rating
+from aftersales.inbox import disputes_waiting, ratings_waiting
+from aftersales.models import Dispute, Rating
 from mirror.models import Resource, SyncState, SyncStatus
 from offers.models import Offer
 from offers.selectors import offers_ended_since
 from orders.models import TO_SHIP, UNPAID, Order
-from ui.paging import Accounts, account_filter
-
-# A dispute is ongoing while the buyer and the seller talk (``DISPUTE_ONGOING``); a claim waits
-# for the seller's decision (``CLAIM_SUBMITTED``) whatever was said in its chat.
-DISPUTE_ONGOING = "DISPUTE_ONGOING"
-CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
-# Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
-SPEAKERS = ("BUYER", "SELLER", "ADMIN")
-OTHER_SIDE = ("BUYER", "ADMIN")
-
-
-# A negative rating (not recommended) still on Allegro, with neither an answer from the seller
-# nor a removal request.
-RATING_AWAITING_ANSWER = Q(
-    recommended=False,
-    deleted_at__isnull=True,
-    answer_message="",
-    answer_created_at__isnull=True,
-    removal_requested_at__isnull=True,
-)
+from ui.paging import Accounts
 
 
 def ratings_awaiting_answer(*, accounts: Accounts) -> QuerySet[Rating]:
-    return Rating.objects.filter(RATING_AWAITING_ANSWER, account__in=account_filter(accounts))
-
-
-def _awaiting_seller(disputes: QuerySet[Dispute]) -> QuerySet[Dispute]:
-    last_speaker = (
-        DisputeMessage.objects.filter(dispute_id=OuterRef("pk"), author_role__in=SPEAKERS)
-        .order_by("-created_at", "-id")
-        .values("author_role")[:1]
-    )
-    return (
-        disputes.filter(status__in=[DISPUTE_ONGOING, CLAIM_SUBMITTED])
-        .alias(last_speaker=Subquery(last_speaker))
-        .filter(
-            Q(status=CLAIM_SUBMITTED)
-            | Q(last_speaker__in=OTHER_SIDE)
-            | Q(last_speaker__isnull=True)
-        )
-    )
+    """The inbox's ratings (``aftersales.inbox``: one definition for both)."""
+    return ratings_waiting(accounts=accounts)
 
 
 def disputes_awaiting_seller(*, accounts: Accounts) -> QuerySet[Dispute]:
-    """Claims awaiting the seller's decision, and ongoing disputes whose last message (by a
-    person) is the buyer's or an Allegro advisor's, or that have no message from anyone yet."""
-    return _awaiting_seller(Dispute.objects.filter(account__in=account_filter(accounts)))
+    """The inbox's disputes and claims (``aftersales.inbox``: one definition for both)."""
+    return disputes_waiting(accounts=accounts)
 
 
 @dataclass(frozen=True)
@@ -99,7 +64,7 @@ class Metric:
     key: str
     label: Promise
     list_url: str | None  # URL name of the list it links to
-    params: dict[str, str]
+    params: dict[str, str | list[str]]
 
 
 def _metrics(since: date) -> list[Metric]:
@@ -114,9 +79,16 @@ def _metrics(since: date) -> list[Metric]:
             "offers:index",
             {"ended_since": since.isoformat()},
         ),
-        # The after-sales inbox (issue 12) will list these; until then the number stands alone.
-        Metric("ratings", _("Negative ratings without an answer"), None, {}),
-        Metric("disputes", _("Disputes awaiting your reply"), None, {}),
+        # The after-sales inbox's definition (``aftersales.inbox``), linked to the inbox filtered.
+        Metric(
+            "ratings", _("Ratings waiting for an answer"), "aftersales:index", {"kind": "rating"}
+        ),
+        Metric(
+            "disputes",
+            _("Disputes and claims waiting for you"),
+            "aftersales:index",
+            {"kind": ["dispute", "claim"]},
+        ),
     ]
 
 
@@ -194,8 +166,8 @@ def _counted(
             count_unpaid=_count(Order.objects.filter(UNPAID)),
             count_quarantined=_count(Order.objects.filter(quarantined=True)),
             count_offers_ended=_count(Offer.objects.filter(offers_ended_since(since=since))),
-            count_ratings=_count(Rating.objects.filter(RATING_AWAITING_ANSWER)),
-            count_disputes=_count(_awaiting_seller(Dispute.objects.all())),
+            count_ratings=_count(ratings_waiting(accounts=None, now=now)),
+            count_disputes=_count(disputes_waiting(accounts=None, now=now)),
         )
     )
 
@@ -204,7 +176,7 @@ def _link(metric: Metric, account: AllegroAccount | None) -> str | None:
     if metric.list_url is None:
         return None
     params = {"account": str(account.pk)} if account is not None else {}
-    return f"{reverse(metric.list_url)}?{urlencode({**params, **metric.params})}"
+    return f"{reverse(metric.list_url)}?{urlencode({**params, **metric.params}, doseq=True)}"
 
 
 def _health(accounts: Sequence[AllegroAccount], states: Iterable[SyncState]) -> list[AccountHealth]:

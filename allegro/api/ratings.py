@@ -237,3 +237,49 @@ def get_ratings_summary(client: AllegroClient, *, user_id: str) -> RatingsSummar
     """``GET /users/{userId}/ratings-summary`` (scope ``profile:read``)."""
     response = client.get(f"/users/{user_id}/ratings-summary")
     return RatingsSummary.parse(body(response), trace_id=response.trace_id)
+
+
+# --- the seller's ratings summary -------------------------------------------------------------
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatingsSummary(Traced):
+    """``UserRatingSummaryResponseV2``: unique buyers recommending or not, the percentage as
+    Allegro writes it (``"99,8"``), and how many ratings were received, excluded and removed."""
+
+    recommended_unique: int
+    recommended_total: int
+    not_recommended_unique: int
+    not_recommended_total: int
+    recommended_percentage: str
+    received_total: int
+    excluded_total: int
+    removed_total: int
+    user_since: str | None
+
+    @classmethod
+    def parse(cls, data: JsonDict, *, trace_id: str | None = None) -> RatingsSummary:
+        percentage = data.get("recommendedPercentage")
+        return cls(
+            recommended_unique=_count(dig(data, "recommended", "unique")),
+            recommended_total=_count(dig(data, "recommended", "total")),
+            not_recommended_unique=_count(dig(data, "notRecommended", "unique")),
+            not_recommended_total=_count(dig(data, "notRecommended", "total")),
+            recommended_percentage=str(percentage) if percentage is not None else "",
+            received_total=_count(dig(data, "statistics", "received", "total")),
+            excluded_total=_count(dig(data, "statistics", "excluded", "total")),
+            removed_total=_count(dig(data, "statistics", "removed", "total")),
+            user_since=opt_str(dig(data, "user", "createdAt")),
+            trace_id=trace_id,
+            raw=data,
+        )
+
+
+def get_ratings_summary(client: AllegroClient, *, user_id: str) -> RatingsSummary:
+    """``GET /users/{userId}/ratings-summary`` (scope ``profile:read``)."""
+    response = client.get(f"/users/{user_id}/ratings-summary")
+    return RatingsSummary.parse(body(response), trace_id=response.trace_id)

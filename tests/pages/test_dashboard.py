@@ -209,15 +209,14 @@ def test_each_number_links_to_a_list_of_exactly_those_rows(
     counts = _counts(client.get(reverse("dashboard")).content.decode())
     linked = 0
     for (key, account), (n, url) in counts.items():
-        if key in ("ratings", "disputes"):
-            assert url is None  # no after-sales list to link to yet
-            continue
         assert url is not None, (key, account)
         html = client.get(f"{url}&per_page=100").content.decode()
         marker = "offer-row" if url.startswith(reverse("offers:index")) else "order-row"
+        if url.startswith(reverse("aftersales:index")):
+            marker = "inbox-row"
         assert html.count(f'data-testid="{marker}"') == n, (key, account, url)
         linked += 1
-    assert linked == 5 * 3  # five linked metrics, two accounts and the total
+    assert linked == 7 * 3  # seven linked metrics, two accounts and the total
 
 
 def test_sync_health_and_reauthorisation(client_for: Callable[[Any], Any], two_shops: Any) -> None:

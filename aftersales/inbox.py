@@ -1,0 +1,381 @@
+"""The after-sales inbox: what waits for the seller across the staff member's accounts.
+
+One definition, shared by the inbox page, the navigation badge and the dashboard's counts:
+
+- **a rating** waits while it is negative (not recommended) or neutral (recommended, but some
+  rate is 3 stars or fewer), still on Allegro, with neither an answer nor a removal request,
+  and answering still makes sense: within ``ANSWER_WINDOW`` of the buyer's last word (the
+  rating's creation or edit), or for as long as Allegro still accepts a removal request
+  (``removal.possibleTo`` in the future). Allegro gives no deadline for an answer; we chose 30
+  days (``AFTERSALES_ANSWER_WINDOW_DAYS``): past it, and past the removal window, an answer
+  no longer changes what buyers read first.
+- **a dispute or claim** waits while it is open (``DISPUTE_ONGOING`` / ``CLAIM_SUBMITTED``) and
+  either awaits a decision (a submitted claim) or its last word (by a person) is the buyer's or
+  an Allegro advisor's, or nobody spoke yet: a new buyer message puts it back here.
+- an item **marked handled** here stays out until something new happens on Allegro (the rating
+  edited, a new buyer message).
+
+Sorted by the deadline Allegro gives (removal ``possibleTo``, a claim's ``decisionDueDate``);
+where Allegro gives none, by age: such an item is "due" ``REPLY_TARGET`` after it started
+waiting, so the two kinds interleave on one time line. Items leave when the mirror shows the
+seller's answer (Allegro's reply to our request, or the next poll).
+
+Every query here is constant in number: the page is one ``UNION ALL`` of the two kinds (plus its
+capped count) and one load per kind; the per-account counts are one grouped ``UNION ALL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import Dispute, DisputeMessage, Rating
+from ui.paging import Accounts, account_filter
+
+M = TypeVar("M", Rating, Dispute)
+
+DISPUTE_ONGOING = "DISPUTE_ONGOING"
+CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
+# Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
+SPEAKERS = ("BUYER", "SELLER", "ADMIN")
+OTHER_SIDE = ("BUYER", "ADMIN")
+NEUTRAL_RATE = 3  # a recommending rating with a rate this low or lower still wants an answer
+
+KIND_RATING = "rating"
+KIND_DISPUTE = "dispute"
+KIND_CLAIM = "claim"
+KIND_CHOICES = [
+    (KIND_RATING, _("Ratings")),
+    (KIND_DISPUTE, _("Disputes")),
+    (KIND_CLAIM, _("Claims")),
+]
+
+
+def answer_window() -> timedelta:
+    return timedelta(days=int(getattr(settings, "AFTERSALES_ANSWER_WINDOW_DAYS", 30)))
+
+
+def reply_target() -> timedelta:
+    """How long an item without an Allegro deadline may wait before it counts as overdue."""
+    return timedelta(hours=int(getattr(settings, "AFTERSALES_REPLY_TARGET_HOURS", 48)))
+
+
+# --- ratings ----------------------------------------------------------------------------------
+
+NEGATIVE_OR_NEUTRAL = (
+    Q(recommended=False)
+    | Q(rate_description__lte=NEUTRAL_RATE)
+    | Q(rate_service__lte=NEUTRAL_RATE)
+    | Q(rate_delivery_cost__lte=NEUTRAL_RATE)
+    | Q(rate_delivery__lte=NEUTRAL_RATE)
+)
+UNANSWERED = Q(answer_message="", answer_created_at__isnull=True, removal_requested_at__isnull=True)
+NOT_HANDLED = Q(inbox_state__handled_at__isnull=True) | Q(
+    inbox_state__handled_at__lt=F("waiting_since")
+)
+
+
+def _later(delta: timedelta) -> ExpressionWrapper[Any]:
+    return ExpressionWrapper(F("waiting_since") + Value(delta), output_field=DateTimeField())
+
+
+def _of(qs: QuerySet[M], accounts: Accounts | None) -> QuerySet[M]:
+    return qs if accounts is None else qs.filter(account__in=account_filter(accounts))
+
+
+def ratings_waiting(*, accounts: Accounts | None, now: datetime | None = None) -> QuerySet[Rating]:
+    """Ratings waiting for the seller, annotated ``waiting_since``, ``deadline`` (Allegro's:
+    the removal window's end) and ``due`` (the deadline, else ``REPLY_TARGET`` after)."""
+    now = now or timezone.now()
+    return (
+        _of(Rating.objects.all(), accounts)
+        .filter(NEGATIVE_OR_NEUTRAL, UNANSWERED, deleted_at__isnull=True)
+        .annotate(waiting_since=Coalesce("edited_at", "created_at", "synced_at"))
+        .filter(Q(waiting_since__gte=now - answer_window()) | Q(removal_possible_to__gt=now))
+        .filter(NOT_HANDLED)
+        .annotate(
+            deadline=Case(
+                When(removal_possible_to__gt=now, then=F("removal_possible_to")),
+                default=None,
+                output_field=DateTimeField(),
+            ),
+        )
+        .annotate(due=Coalesce("deadline", _later(reply_target())))
+    )
+
+
+# --- disputes and claims ----------------------------------------------------------------------
+
+
+def _last_of(roles: Sequence[str], column: str) -> Subquery:
+    return Subquery(
+        DisputeMessage.objects.filter(dispute_id=OuterRef("pk"), author_role__in=roles)
+        .order_by("-created_at", "-id")
+        .values(column)[:1]
+    )
+
+
+def disputes_waiting(
+    *, accounts: Accounts | None, now: datetime | None = None
+) -> QuerySet[Dispute]:
+    """Claims awaiting the seller's decision, and open disputes whose last word (by a person)
+    is the buyer's or an Allegro advisor's, or with no word yet; annotated like
+    :func:`ratings_waiting` (``deadline``: the claim's decision due date)."""
+    return (
+        _of(Dispute.objects.all(), accounts)
+        .filter(status__in=[DISPUTE_ONGOING, CLAIM_SUBMITTED])
+        .annotate(last_speaker=_last_of(SPEAKERS, "author_role"))
+        .filter(
+            Q(status=CLAIM_SUBMITTED)
+            | Q(last_speaker__in=OTHER_SIDE)
+            | Q(last_speaker__isnull=True)
+        )
+        .annotate(
+            waiting_since=Coalesce(_last_of(OTHER_SIDE, "created_at"), "opened_at", "synced_at"),
+            deadline=F("decision_due_at"),
+        )
+        .filter(NOT_HANDLED)
+        .annotate(due=Coalesce("deadline", _later(reply_target())))
+    )
+
+
+# --- the inbox page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    account_ids: Sequence[int] = ()
+    kinds: Sequence[str] = ()  # empty: all
+    assigned: str = ""  # "me", "none" or ""
+    overdue: bool = False
+
+
+def _narrow(qs: QuerySet[Any], *, query: InboxQuery, user: Any, now: datetime) -> QuerySet[Any]:
+    if query.account_ids:
+        qs = qs.filter(account_id__in=query.account_ids)
+    if query.assigned == "me":
+        qs = qs.filter(inbox_state__assignee_id=user.pk)
+    elif query.assigned == "none":
+        qs = qs.filter(inbox_state__assignee__isnull=True)
+    if query.overdue:
+        qs = qs.filter(due__lt=now)
+    return qs
+
+
+def _rows(qs: QuerySet[Any], kind: Any) -> QuerySet[Any]:
+    return qs.order_by().values_list(
+        Value(kind, output_field=CharField()) if isinstance(kind, str) else kind,
+        "pk",
+        "due",
+        "waiting_since",
+    )
+
+
+def inbox_source(
+    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime | None = None
+) -> QuerySet[Any]:
+    """``(kind, pk, due, waiting_since)`` rows of the inbox, most urgent first (sliceable,
+    countable: the page source of a ``CappedPaginator``)."""
+    now = now or timezone.now()
+    kinds = set(query.kinds) or {KIND_RATING, KIND_DISPUTE, KIND_CLAIM}
+    parts: list[QuerySet[Any]] = []
+    if KIND_RATING in kinds:
+        ratings = _narrow(
+            ratings_waiting(accounts=accounts, now=now), query=query, user=user, now=now
+        )
+        parts.append(_rows(ratings, KIND_RATING))
+    issue_kinds = [k for k in (KIND_DISPUTE, KIND_CLAIM) if k in kinds]
+    if issue_kinds:
+        disputes = _narrow(
+            disputes_waiting(accounts=accounts, now=now), query=query, user=user, now=now
+        )
+        if len(issue_kinds) == 1:
+            disputes = disputes.filter(type=issue_kinds[0].upper())
+        kind = Case(
+            When(type="CLAIM", then=Value(KIND_CLAIM)),
+            default=Value(KIND_DISPUTE),
+            output_field=CharField(),
+        )
+        parts.append(_rows(disputes, kind))
+    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return combined.order_by("due", "waiting_since", "pk")
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    kind: str
+    obj: Any  # Rating or Dispute
+    due: datetime
+    waiting_since: datetime
+    deadline: datetime | None  # Allegro's
+    url: str  # where Enter goes
+    reply_url: str  # where "r" goes
+    order_url: str
+    reasons: list[str]
+
+    @property
+    def account(self) -> Any:
+        return self.obj.account
+
+    @property
+    def assignee(self) -> Any:
+        state = getattr(self.obj, "inbox_state", None)
+        return state.assignee if state is not None else None
+
+    @property
+    def target_kind(self) -> str:
+        """``rating`` or ``dispute`` (a claim is a dispute): the inbox actions' URL kind."""
+        return "rating" if self.kind == KIND_RATING else "dispute"
+
+    @property
+    def key(self) -> str:
+        return f"{self.target_kind}-{self.obj.pk}"
+
+
+def order_url(*, account_id: int, checkout_form_id: str) -> str:
+    """The order page of an Allegro checkout form, by URL only (after-sales never imports
+    orders): the orders list searched for the id within the account."""
+    if not checkout_form_id:
+        return ""
+    from urllib.parse import urlencode
+
+    query = urlencode({"q": checkout_form_id, "account": account_id})
+    return f"{reverse('orders:index')}?{query}"
+
+
+def dispute_url(dispute: Dispute) -> str:
+    """The dispute's page (built by the disputes pages); the order until it exists."""
+    try:
+        return reverse("aftersales:dispute", args=[dispute.pk])
+    except NoReverseMatch:
+        return order_url(account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id)
+
+
+def inbox_items(
+    *, rows: Sequence[Any], now: datetime | None = None, removal_label: Any = None
+) -> list[InboxItem]:
+    """The page's items from its ``(kind, pk, due, waiting_since)`` rows: one load per kind."""
+    now = now or timezone.now()
+    rating_ids = [r[1] for r in rows if r[0] == KIND_RATING]
+    dispute_ids = [r[1] for r in rows if r[0] != KIND_RATING]
+    ratings = (
+        {
+            r.pk: r
+            for r in Rating.objects.filter(pk__in=rating_ids).select_related(
+                "account", "inbox_state__assignee"
+            )
+        }
+        if rating_ids
+        else {}
+    )
+    disputes = (
+        {
+            d.pk: d
+            for d in Dispute.objects.filter(pk__in=dispute_ids).select_related(
+                "account", "inbox_state__assignee"
+            )
+        }
+        if dispute_ids
+        else {}
+    )
+    items: list[InboxItem] = []
+    for kind, pk, due, waiting_since in rows:
+        if kind == KIND_RATING:
+            rating = ratings.get(pk)
+            if rating is None:
+                continue
+            url = reverse("aftersales:rating", args=[rating.pk])
+            reasons = [str(_("no answer"))]
+            deadline = None
+            if rating.removal_possible_to and rating.removal_possible_to > now:
+                deadline = rating.removal_possible_to
+                reasons.append(str(_("removal can be requested")))
+            items.append(
+                InboxItem(
+                    kind=kind,
+                    obj=rating,
+                    due=due,
+                    waiting_since=waiting_since,
+                    deadline=deadline,
+                    url=url,
+                    reply_url=f"{url}#answer",
+                    order_url=order_url(
+                        account_id=rating.account_id, checkout_form_id=rating.checkout_form_id
+                    ),
+                    reasons=reasons,
+                )
+            )
+        else:
+            dispute = disputes.get(pk)
+            if dispute is None:
+                continue
+            url = dispute_url(dispute)
+            reasons = (
+                [str(_("awaits your decision"))]
+                if dispute.status == CLAIM_SUBMITTED
+                else [str(_("buyer wrote"))]
+            )
+            items.append(
+                InboxItem(
+                    kind=kind,
+                    obj=dispute,
+                    due=due,
+                    waiting_since=waiting_since,
+                    deadline=dispute.decision_due_at,
+                    url=url,
+                    reply_url=f"{url}#reply" if "/orders/" not in url else url,
+                    order_url=order_url(
+                        account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id
+                    ),
+                    reasons=reasons,
+                )
+            )
+    return items
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+
+def inbox_counts(*, accounts: Accounts, now: datetime | None = None) -> dict[int, int]:
+    """``{account id: items waiting}``: one grouped query for every account in view."""
+    now = now or timezone.now()
+
+    def grouped(qs: QuerySet[Any]) -> QuerySet[Any]:
+        rows: QuerySet[Any] = (
+            qs.order_by()
+            .values("account_id")
+            .annotate(n=Count("pk", output_field=IntegerField()))
+            .values_list("account_id", "n")
+        )
+        return rows
+
+    rows = grouped(ratings_waiting(accounts=accounts, now=now)).union(
+        grouped(disputes_waiting(accounts=accounts, now=now)), all=True
+    )
+    counts: dict[int, int] = {}
+    for account_id, n in rows:
+        counts[account_id] = counts.get(account_id, 0) + n
+    return counts
