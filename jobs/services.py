@@ -112,7 +112,7 @@ def job_enqueue(*, job: Job, countdown: float | None = None) -> None:
             return
         token = _running_inline.set(True)
         try:
-            current_app.tasks[RUN_TASK].apply(args=[job_id])
+            current_app.tasks[RUN_TASK].apply(args=(job_id,))
         finally:
             _running_inline.reset(token)
         return
