@@ -19,11 +19,13 @@ from aftersales.sync import (
     ratings_mark_deleted,
     ratings_upsert,
     return_policies_replace,
+    warranties_replace,
 )
 from allegro import errors, paging
 from allegro.api import issues as issues_api
 from allegro.api import ratings as ratings_api
 from allegro.api import return_policies as policies_api
+from allegro.api import warranties as warranties_api
 from allegro.client import AllegroClient
 from mirror.fetching import in_order, settle
 from mirror.models import Resource
@@ -209,5 +211,39 @@ def return_policies_pass(
         locked = state_locked(account=account, resource=Resource.RETURN_POLICIES)
         locked.fetched = len(docs)
         locked.total = len(docs)
+        pass_end(state=locked, initial_done=True)
+    return True
+
+
+# --- warranties -------------------------------------------------------------------------------
+
+
+def warranties_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
+    """Warranties and implied warranties: the listings give names, each document is read by id."""
+    state = state_for(account=account, resource=Resource.WARRANTIES)
+    pass_begin(state=state)
+    warranty_ids = [w.id for w in warranties_api.iter_warranties(client)]
+    implied_ids = [w.id for w in warranties_api.iter_implied_warranties(client)]
+    warranties = list(
+        in_order(
+            lambda i: warranties_api.get_warranty(client, warranty_id=i),
+            warranty_ids,
+            workers=workers(),
+        )
+    )
+    implied = list(
+        in_order(
+            lambda i: warranties_api.get_implied_warranty(client, implied_warranty_id=i),
+            implied_ids,
+            workers=workers(),
+        )
+    )
+    with transaction.atomic():
+        count = warranties_replace(
+            account=account, warranties=warranties, implied=implied, synced_at=timezone.now()
+        )
+        locked = state_locked(account=account, resource=Resource.WARRANTIES)
+        locked.fetched = count
+        locked.total = count
         pass_end(state=locked, initial_done=True)
     return True

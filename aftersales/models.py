@@ -183,6 +183,7 @@ class ReturnPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+
 # --- local work state: never sent to Allegro -----------------------------------------------
 
 
@@ -333,3 +334,71 @@ class SavedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- warranties (read only here: mirrored from Allegro) -------------------------------------
+
+
+class Warranty(models.Model):
+    """A warranty (``GET /after-sales-service-conditions/warranties/{id}``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount,
+        on_delete=models.CASCADE,
+        related_name="warranties",
+        verbose_name=_("account"),
+    )
+    allegro_id = models.CharField(_("warranty id"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    type = models.CharField(_("type"), max_length=16, blank=True)
+    individual_period = models.CharField(_("period for consumers"), max_length=16, blank=True)
+    individual_lifetime = models.BooleanField(_("lifetime for consumers"), default=False)
+    corporate_period = models.CharField(_("period for businesses"), max_length=16, blank=True)
+    corporate_lifetime = models.BooleanField(_("lifetime for businesses"), default=False)
+    attachment_name = models.CharField(_("attachment"), max_length=255, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("warranty")
+        verbose_name_plural = _("warranties")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="warranty_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImpliedWarranty(models.Model):
+    """An implied warranty (rękojmia) (``GET …/implied-warranties/{id}``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount,
+        on_delete=models.CASCADE,
+        related_name="implied_warranties",
+        verbose_name=_("account"),
+    )
+    allegro_id = models.CharField(_("implied warranty id"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    individual_period = models.CharField(_("period for consumers"), max_length=16, blank=True)
+    corporate_period = models.CharField(_("period for businesses"), max_length=16, blank=True)
+    address = models.CharField(_("address"), max_length=700, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("implied warranty")
+        verbose_name_plural = _("implied warranties")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "allegro_id"], name="implied_warranty_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,10 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from accounts.models import AllegroAccount
-from aftersales.models import Dispute, DisputeMessage, Rating, RatingRevision, ReturnPolicy
+from aftersales.models import (
+    Dispute,
+    DisputeMessage,
+    ImpliedWarranty,
+    Rating,
+    RatingRevision,
+    ReturnPolicy,
+    Warranty,
+)
 from allegro.api import issues as issues_api
 from allegro.api import ratings as ratings_api
 from allegro.api import return_policies as policies_api
+from allegro.api import warranties as warranties_api
 
 RATING_FIELDS = [
     "buyer_id",
@@ -315,3 +324,103 @@ def return_policies_replace(
         allegro_id__in=[p.id for p in policies]
     ).delete()
     return len(policies)
+
+
+# --- warranties -------------------------------------------------------------------------------
+
+WARRANTY_FIELDS = [
+    "name",
+    "type",
+    "individual_period",
+    "individual_lifetime",
+    "corporate_period",
+    "corporate_lifetime",
+    "attachment_name",
+    "description",
+    "synced_at",
+    "raw",
+]
+IMPLIED_FIELDS = [
+    "name",
+    "individual_period",
+    "corporate_period",
+    "address",
+    "description",
+    "synced_at",
+    "raw",
+]
+
+
+def warranty_fields(doc: warranties_api.Warranty) -> dict[str, Any]:
+    return {
+        "name": doc.name[:255],
+        "type": doc.type or "",
+        "individual_period": (doc.individual_period or "")[:16],
+        "individual_lifetime": bool(doc.individual_lifetime),
+        "corporate_period": (doc.corporate_period or "")[:16],
+        "corporate_lifetime": bool(doc.corporate_lifetime),
+        "attachment_name": (doc.attachment_name or "")[:255],
+        "description": doc.description or "",
+        "raw": doc.raw,
+    }
+
+
+def implied_warranty_fields(doc: warranties_api.ImpliedWarranty) -> dict[str, Any]:
+    parts = [
+        doc.address_name,
+        doc.address_street,
+        " ".join(p for p in (doc.address_post_code, doc.address_city) if p),
+        doc.address_country_code,
+    ]
+    return {
+        "name": doc.name[:255],
+        "individual_period": (doc.individual_period or "")[:16],
+        "corporate_period": (doc.corporate_period or "")[:16],
+        "address": ", ".join(p for p in parts if p)[:700],
+        "description": doc.description or "",
+        "raw": doc.raw,
+    }
+
+
+def warranties_replace(
+    *,
+    account: AllegroAccount,
+    warranties: Sequence[warranties_api.Warranty],
+    implied: Sequence[warranties_api.ImpliedWarranty],
+    synced_at: datetime,
+) -> int:
+    """Make the account's warranties and implied warranties equal to the complete listings."""
+    if warranties:
+        Warranty.objects.bulk_create(
+            [
+                Warranty(
+                    account=account, allegro_id=w.id, synced_at=synced_at, **warranty_fields(w)
+                )
+                for w in warranties
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "allegro_id"],
+            update_fields=WARRANTY_FIELDS,
+        )
+    Warranty.objects.filter(account=account).exclude(
+        allegro_id__in=[w.id for w in warranties]
+    ).delete()
+    if implied:
+        ImpliedWarranty.objects.bulk_create(
+            [
+                ImpliedWarranty(
+                    account=account,
+                    allegro_id=w.id,
+                    synced_at=synced_at,
+                    **implied_warranty_fields(w),
+                )
+                for w in implied
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "allegro_id"],
+            update_fields=IMPLIED_FIELDS,
+        )
+    ImpliedWarranty.objects.filter(account=account).exclude(
+        allegro_id__in=[w.id for w in implied]
+    ).delete()
+    return len(warranties) + len(implied)

@@ -60,6 +60,8 @@ class AllegroClient:
         ok: Collection[int] = (200,),
         idempotent: bool | None = None,
         language: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> ApiResponse:
         return self.transport.request(
             method,
@@ -71,6 +73,8 @@ class AllegroClient:
             ok=ok,
             idempotent=idempotent,
             language=language,
+            content=content,
+            content_type=content_type,
         )
 
     def get(

@@ -312,10 +312,17 @@ class Transport:
         ok: Collection[int] = (200,),
         idempotent: bool | None = None,
         language: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> ApiResponse:
-        """Send one API call; return the response when its status is in ``ok``, else raise."""
+        """Send one API call; return the response when its status is in ``ok``, else raise.
+
+        ``content`` sends a binary body (a file upload) of ``content_type`` instead of JSON.
+        """
         method = method.upper()
         body = None if json is None else jsonlib.dumps(json, ensure_ascii=False).encode()
+        if content is not None:
+            body = content
         call = _Call(
             method=method,
             url=self.url(path),
@@ -323,7 +330,7 @@ class Transport:
             params=params,
             body=body,
             accept=accept or media,
-            content_type=media if body is not None else None,
+            content_type=(content_type or media) if body is not None else None,
             language=language,
             ok=ok,
         )

@@ -17,6 +17,7 @@ class Resource(models.TextChoices):
     RATINGS = "ratings", _("Ratings")
     ISSUES = "issues", _("Disputes")
     RETURN_POLICIES = "return_policies", _("Return policies")
+    WARRANTIES = "warranties", _("Warranties")
     RECONCILIATION = "reconciliation", _("Order reconciliation")
 
 

@@ -8,7 +8,17 @@ from datetime import datetime
 from typing import Literal
 
 from allegro import paging
-from allegro.api._base import JsonDict, Traced, body, dig, items, opt_int, opt_str, parse_time
+from allegro.api._base import (
+    JsonDict,
+    Money,
+    Traced,
+    body,
+    dig,
+    items,
+    opt_int,
+    opt_str,
+    parse_time,
+)
 from allegro.client import AllegroClient
 from allegro.transport import BETA
 
@@ -169,3 +179,133 @@ def post_issue_message(
         "POST", f"/sale/issues/{issue_id}/message", json=payload, media=BETA, ok=(201,)
     )
     return IssueMessage.parse(body(response), trace_id=response.trace_id)
+
+
+# --- attachments and claim decisions ----------------------------------------------------------
+
+# The spec gives a declaration's ``size`` only ``minimum: 1``; Allegro's guide caps a file at
+# 10 MB, and the upload answers 413 above it or above the declared size.
+MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
+MAX_ATTACHMENT_NAME = 255
+ATTACHMENT_TYPES = (
+    "image/png",
+    "image/gif",
+    "image/bmp",
+    "image/tiff",
+    "image/jpeg",
+    "application/pdf",
+)
+DISPUTE_MESSAGE_TYPES: tuple[MessageType, ...] = ("REGULAR", "END_REQUEST")
+CLAIM_MESSAGE_TYPES: tuple[MessageType, ...] = (
+    "REGULAR",
+    "RETURN_REQUIRED_SELLER_LABEL",
+    "RETURN_REQUIRED_CUSTOM",
+    "RETURN_NOT_REQUIRED",
+)
+ClaimDecision = Literal[
+    "ACCEPTED_REPAIR",
+    "ACCEPTED_REFUND",
+    "ACCEPTED_EXCHANGE",
+    "ACCEPTED_PARTIAL_REFUND",
+    "REJECTED_ADDITIONAL_REQUIREMENTS_NOT_COMPLETED",
+    "REJECTED_PRODUCT_NOT_RETURNED",
+    "REJECTED_PRODUCT_DAMAGED_BY_USER",
+    "REJECTED_PRODUCT_CONFORMS_TO_CONTRACT",
+    "REJECTED_MINOR_DEFECT",
+    "REJECTED_OTHER",
+    "REJECTED_CLAIM_WITHDRAWN_BY_BUYER",
+]
+CLAIM_DECISIONS: tuple[ClaimDecision, ...] = (
+    "ACCEPTED_REPAIR",
+    "ACCEPTED_REFUND",
+    "ACCEPTED_EXCHANGE",
+    "ACCEPTED_PARTIAL_REFUND",
+    "REJECTED_ADDITIONAL_REQUIREMENTS_NOT_COMPLETED",
+    "REJECTED_PRODUCT_NOT_RETURNED",
+    "REJECTED_PRODUCT_DAMAGED_BY_USER",
+    "REJECTED_PRODUCT_CONFORMS_TO_CONTRACT",
+    "REJECTED_MINOR_DEFECT",
+    "REJECTED_OTHER",
+    "REJECTED_CLAIM_WITHDRAWN_BY_BUYER",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentDeclared(Traced):
+    """A declared attachment: its id and the one-time upload URL (``Location``)."""
+
+    id: str
+    upload_url: str | None
+
+
+def declare_attachment(client: AllegroClient, *, file_name: str, size: int) -> AttachmentDeclared:
+    """``POST /sale/issues/attachments``: the first step of sending a file."""
+    response = client.request(
+        "POST",
+        "/sale/issues/attachments",
+        json={"fileName": file_name, "size": size},
+        media=BETA,
+        ok=(201,),
+    )
+    data = body(response)
+    return AttachmentDeclared(
+        id=str(data["id"]), upload_url=response.location, trace_id=response.trace_id, raw=data
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentUploaded(Traced):
+    id: str
+
+
+def upload_attachment(
+    client: AllegroClient, *, declared: AttachmentDeclared, content: bytes, content_type: str
+) -> AttachmentUploaded:
+    """``PUT`` the file to the URL the declaration gave (never composed, unless none came)."""
+    url = declared.upload_url or f"/sale/issues/attachments/{declared.id}"
+    response = client.request(
+        "PUT", url, media=BETA, content=content, content_type=content_type, idempotent=True
+    )
+    data = body(response)
+    return AttachmentUploaded(id=str(data.get("id") or declared.id), trace_id=response.trace_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentFile(Traced):
+    content: bytes
+    content_type: str
+
+
+def download_attachment(client: AllegroClient, *, attachment_id: str) -> AttachmentFile:
+    """``GET /sale/issues/attachments/{id}``: the file's bytes (the account's token stays here)."""
+    response = client.request(
+        "GET", f"/sale/issues/attachments/{attachment_id}", media=BETA, accept="*/*"
+    )
+    kind = str(response.headers.get("Content-Type") or "application/octet-stream")
+    return AttachmentFile(
+        content=response.content, content_type=kind.split(";")[0], trace_id=response.trace_id
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimStatusChanged(Traced):
+    issue_id: str
+    decision: str
+
+
+def change_claim_status(
+    client: AllegroClient,
+    *,
+    issue_id: str,
+    decision: ClaimDecision,
+    message: str,
+    partial_refund: Money | None = None,
+) -> ClaimStatusChanged:
+    """``POST /sale/issues/{id}/status``: accept or reject a claim (a partial refund's amount)."""
+    payload: JsonDict = {"status": decision, "message": message}
+    if partial_refund is not None:
+        payload["partialRefund"] = partial_refund.as_json()
+    response = client.request(
+        "POST", f"/sale/issues/{issue_id}/status", json=payload, media=BETA, ok=(200, 204)
+    )
+    return ClaimStatusChanged(issue_id=issue_id, decision=decision, trace_id=response.trace_id)
