@@ -173,6 +173,21 @@ def _failed_errors(order: Order) -> dict[str | None, list[str]]:
     return {field_of_path(failed[0].error_field): [failed[0].error_message]}
 
 
+def _address_lines(address: Any) -> list[str]:
+    """A proposal's sender or receiver as lines to show (with its pickup point)."""
+    if not isinstance(address, dict):
+        return []
+    text = {k: str(v) for k, v in address.items() if isinstance(v, str | int) and str(v).strip()}
+    lines = [
+        " · ".join(v for v in (text.get("company"), text.get("name")) if v),
+        text.get("street", ""),
+        " ".join(v for v in (text.get("postalCode"), text.get("city")) if v),
+    ]
+    if text.get("point"):
+        lines.append(_("Pickup point: %(point)s") % {"point": text["point"]})
+    return [line for line in lines if line]
+
+
 @require_http_methods(["GET", "POST"])
 def create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     order = order_get_for_user(user=request.user, order_id=pk)
@@ -225,22 +240,24 @@ def create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("The shipment is being created on Allegro."))
             return HttpResponseRedirect(detail_url)
+        allegro: dict[str | None, list[str]] = {}
         status = 422
     else:
         initial: dict[str, Any] = {"preset": str(prepared.default.pk)}
         if cod_allowed and order.total_amount is not None:
             initial["cash_on_delivery"] = order.total_amount
         form = ShipmentCreateForm(initial=initial, **kwargs)
-        for field, texts in _failed_errors(order).items():
-            for text in texts:
-                form.add_error(field if field in form.fields else None, text)
+        allegro = _failed_errors(order)
         status = 200
     suggested = proposal.suggested_input
+    general = [t for f, texts in allegro.items() if f not in form.fields for t in texts]
     context = {
         "order": order,
         "form": form,
-        "sender": suggested.get("sender") if isinstance(suggested, dict) else None,
-        "receiver": suggested.get("receiver") if isinstance(suggested, dict) else None,
+        "fields": [(form[name], allegro.get(name, [])) for name in form.fields],
+        "allegro_errors": general,
+        "sender": _address_lines(suggested.get("sender")),
+        "receiver": _address_lines(suggested.get("receiver")),
         "options": proposal.delivery_options,
         "limits": limits,
         "dims": "x".join(f"{side:g}" for side in limits.sides),

@@ -1,0 +1,64 @@
+"""Two simulator sellers linked through the real OAuth flow and their orders mirrored by the
+real sync: the "to ship" queue of both accounts, and staff with each role on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.mirror.conftest import drive
+from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
+from tests.plugins.simulator import SMALL_SEED
+
+SHIPPING_SEED = {**SMALL_SEED, "offers": 20, "orders": 60}
+
+
+@pytest.fixture
+def shops(sim: Any, link_account: Callable[..., Any]) -> tuple[Any, Any]:
+    from tests.factories import SuperuserFactory
+
+    sim.control("POST", "/reset", {"seed": SHIPPING_SEED})
+    linker = SuperuserFactory(email="linker@example.com", username="linker")
+    first = link_account(SELLER_LOGIN, user=linker)
+    second = link_account(OTHER_SELLER_LOGIN, user=linker)
+    for account in (first, second):
+        drive(account, "orders")
+    return first, second
+
+
+@pytest.fixture
+def shop(shops: tuple[Any, Any]) -> Any:
+    return shops[0]
+
+
+def staff(name: str, role: Any, *accounts: Any) -> Any:
+    from accounts.models import AccountGrant
+    from tests.factories import UserFactory
+
+    user = UserFactory(email=f"{name}@example.com", username=name)
+    for account in accounts:
+        AccountGrant.objects.create(user=user, account=account, role=role)
+    return user
+
+
+@pytest.fixture
+def operator(shops: tuple[Any, Any]) -> Any:
+    from accounts.models import Role
+
+    return staff("olga", Role.OPERATOR, *shops)
+
+
+@pytest.fixture
+def viewer(shops: tuple[Any, Any]) -> Any:
+    from accounts.models import Role
+
+    return staff("victor", Role.VIEWER, *shops)
+
+
+@pytest.fixture
+def outsider(other_account: Any) -> Any:
+    from accounts.models import Role
+
+    return staff("otto", Role.MANAGER, other_account)
