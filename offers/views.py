@@ -16,17 +16,18 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
+from accounts.models import AccountStatus, Role
 from accounts.selectors import (
     account_scope_id,
     accounts_scoped,
     accounts_with_roles,
     roles_by_account,
 )
-from accounts.services import account_require_role
+from accounts.services import AccountReadOnly, account_require_role
 from backoffice.htmx import HtmxHttpRequest
 from jobs.models import Job
 from offers.forms import (
+    BULK_ACTIONS,
     BulkActionForm,
     OfferEditForm,
     OfferFilterForm,
@@ -56,34 +57,59 @@ from offers.services import (
     offer_edit_pending,
     offer_set_publication,
 )
+from ui.forms import is_db_id
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
 # The filter form's fields: what the pager and sort links carry over.
 FILTER_KEYS = OfferFilterForm.field_order
+# Offers named on the bulk "end" confirmation (the rest are counted).
+BULK_CONFIRM_SHOWN = 50
 
 
-@require_GET
-def index(request: HtmxHttpRequest) -> HttpResponse:
-    """The offers list: filters and page live in the query string."""
+def _list_context(
+    request: HtmxHttpRequest, params: QueryDict, *, bulk_form: BulkActionForm | None = None
+) -> dict[str, Any]:
+    """The offers list for ``params`` (the query string); after a refused bulk form, with its
+    errors, its action and value, and the offers it had ticked still ticked."""
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
-    form = OfferFilterForm(request.GET or None, accounts=accounts)
+    form = OfferFilterForm(params or None, accounts=accounts)
     query = form.query()
     rows, count_qs = offers_page_source(user=request.user, query=query, scope=scope)
     paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
-    page = paginator.get_page(request.GET.get("page"))
-    context = {
+    page = paginator.get_page(params.get("page"))
+    writable = [
+        a.pk
+        for a in accounts
+        if (a.viewer_role or 0) >= Role.MANAGER and a.status != AccountStatus.UNLINKED
+    ]
+    bulk_data = request.POST if bulk_form is not None else QueryDict()
+    return {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
         "detail_prefix": reverse("offers:index"),
         "accounts": accounts,
-        "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
-        "filters_qs_sortless": filter_querystring(request.GET, FILTER_KEYS, sort=None),
+        "filters_qs": filter_querystring(params, FILTER_KEYS),
+        "filters_qs_sortless": filter_querystring(params, FILTER_KEYS, sort=None),
         "sort": query.sort,
-        "can_bulk": any((a.viewer_role or 0) >= Role.MANAGER for a in accounts),
+        "can_bulk": bool(writable),
+        "writable_accounts": writable,
+        "unlinked_accounts": [a for a in accounts if a.status == AccountStatus.UNLINKED],
+        "bulk_actions": BULK_ACTIONS,
+        "bulk_form": bulk_form,
+        "bulk_action": bulk_data.get("action", ""),
+        "bulk_value": bulk_data.get("value", ""),
+        "bulk_all": bool(bulk_data.get("all_matching")),
+        "selected": {int(v) for v in bulk_data.getlist("offers") if is_db_id(v)},
     }
+
+
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    """The offers list: filters and page live in the query string."""
+    context = _list_context(request, request.GET)
     template = "offers/list.html#rows" if request.htmx else "offers/list.html"
     return render(request, template, context)
 
@@ -94,13 +120,16 @@ def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dic
         role = roles_by_account(user=request.user).get(offer.account_id, 0)
     prices = offer_marketplace_prices(offer=offer)
     trail = offer_audit_trail(offer=offer)
+    read_only = offer.account.status == AccountStatus.UNLINKED
     return {
         "offer": offer,
         "prices": prices,
         "base_marketplace": next((p["marketplace"] for p in prices if p["base"]), ""),
         "trail": trail,
         "pending_edit": _pending_edit(offer, trail),
-        "can_edit": role >= Role.MANAGER,
+        "can_edit": role >= Role.MANAGER and not read_only,
+        "read_only": read_only,
+        "unlinked_accounts": [offer.account] if read_only else [],
         **extra,
     }
 
@@ -162,14 +191,17 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     offer = offer_get_for_user(user=request.user, offer_id=pk)
     form = _edit_form_for(offer, request.POST)
     if form.is_valid():
-        outcome = offer_edit(
-            offer=offer,
-            actor=request.user,
-            title=form.cleaned_data["title"],
-            price=form.cleaned_data["price"],
-            stock=form.cleaned_data["stock"],
-            marketplace_prices=form.marketplace_prices(),
-        )
+        try:
+            outcome = offer_edit(
+                offer=offer,
+                actor=request.user,
+                title=form.cleaned_data["title"],
+                price=form.cleaned_data["price"],
+                stock=form.cleaned_data["stock"],
+                marketplace_prices=form.marketplace_prices(),
+            )
+        except AccountReadOnly as exc:
+            return _refused(request, offer, exc)
         if outcome.state == "pending":
             assert outcome.token is not None
             return _redirect(request, reverse("offers:operation", args=[offer.pk, outcome.token]))
@@ -207,22 +239,36 @@ def operation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
     return render(request, template, context)
 
 
+def _refused(request: HtmxHttpRequest, offer: Offer, exc: AccountReadOnly) -> HttpResponse:
+    """A write on an unlinked account: the read-only page, saying why (403)."""
+    messages.error(request, str(exc))
+    context = _detail_context(request, offer, form=_edit_form_for(offer))
+    return render(request, "offers/detail.html", context, status=403)
+
+
 @require_POST
 def publication(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Activate or end an offer. Ending asks first: without ``confirm`` the answer is a
+    confirmation page (for HTMX, a panel in place of the button) and nothing is sent."""
     offer = offer_get_for_user(user=request.user, offer_id=pk)
     account_require_role(user=request.user, account=offer.account, role=Role.MANAGER)
     form = OfferPublicationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose to activate or to end the offer."))
+        return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
+    action = form.cleaned_data["action"]
+    if action == "END" and not form.cleaned_data["confirm"]:
+        template = "offers/confirm_end.html#panel" if request.htmx else "offers/confirm_end.html"
+        return render(request, template, {"offer": offer})
+    try:
+        outcome = offer_set_publication(offer=offer, actor=request.user, action=action)
+    except AccountReadOnly as exc:
+        return _refused(request, offer, exc)
+    if outcome.ok:
+        messages.success(request, _("Allegro confirmed the change."))
     else:
-        outcome = offer_set_publication(
-            offer=offer, actor=request.user, action=form.cleaned_data["action"]
-        )
-        if outcome.ok:
-            messages.success(request, _("Allegro confirmed the change."))
-        else:
-            messages.error(request, outcome.message)
-    return HttpResponseRedirect(reverse("offers:detail", args=[offer.pk]))
+        messages.error(request, outcome.message)
+    return _redirect(request, reverse("offers:detail", args=[offer.pk]))
 
 
 def _bulk_selection(request: HtmxHttpRequest, form: BulkActionForm) -> list[Offer]:
@@ -249,26 +295,49 @@ def _bulk_selection(request: HtmxHttpRequest, form: BulkActionForm) -> list[Offe
     )
 
 
+def _bulk_refused(request: HtmxHttpRequest, form: BulkActionForm) -> HttpResponse:
+    """The list again (422) with the form's errors and the selection still ticked; for HTMX
+    only the errors, in the panel under the bulk bar (the page keeps its ticks)."""
+    if request.htmx:
+        return render(request, "offers/bulk_confirm.html#panel", {"bulk_form": form})
+    params = QueryDict((request.POST.get("filters") or "")[:2000])
+    context = _list_context(request, params, bulk_form=form)
+    return render(request, "offers/list.html", context, status=422)
+
+
 @require_POST
 def bulk(request: HtmxHttpRequest) -> HttpResponse:
-    """Start a bulk action (a Celery task) and go to its progress page."""
+    """Start a bulk action (a Celery task) and go to its progress page. Ending offers asks
+    first: without ``confirm`` a page (or panel) lists what would end."""
     form = BulkActionForm(request.POST)
-    back = reverse("offers:index") + "?" + (request.POST.get("filters") or "")
     if not form.is_valid():
-        for error in form.errors.as_data().values():
-            messages.error(request, " ".join(str(m) for e in error for m in e.messages))
-        return HttpResponseRedirect(back)
+        return _bulk_refused(request, form)
     offers = _bulk_selection(request, form)
     if not offers:
-        messages.error(request, _("None of the selected offers is visible to you."))
-        return HttpResponseRedirect(back)
-    job = bulk_job_create(
-        actor=request.user,
-        offers=offers,
-        action=form.cleaned_data["action"],
-        value=form.cleaned_data["value"],
-    )
-    return HttpResponseRedirect(reverse("offers:bulk_job", args=[job.pk]))
+        form.add_error(None, _("None of the selected offers is visible to you."))
+        return _bulk_refused(request, form)
+    if form.cleaned_data["action"] == "end" and not form.cleaned_data["confirm"]:
+        context = {
+            "bulk_form": form,
+            "offers": offers[:BULK_CONFIRM_SHOWN],
+            "count": len(offers),
+            "more": max(len(offers) - BULK_CONFIRM_SHOWN, 0),
+            "selected": form.cleaned_data["offers"],
+            "filters_qs": form.cleaned_data["filters"] or "",
+        }
+        template = "offers/bulk_confirm.html#panel" if request.htmx else "offers/bulk_confirm.html"
+        return render(request, template, context)
+    try:
+        job = bulk_job_create(
+            actor=request.user,
+            offers=offers,
+            action=form.cleaned_data["action"],
+            value=form.cleaned_data["value"],
+        )
+    except AccountReadOnly as exc:
+        form.add_error(None, str(exc))
+        return _bulk_refused(request, form)
+    return _redirect(request, reverse("offers:bulk_job", args=[job.pk]))
 
 
 def _job_or_404(request: HtmxHttpRequest, job_id: str) -> Job:

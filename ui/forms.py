@@ -119,7 +119,7 @@ class LocalizedDecimalField(forms.DecimalField):
         super().__init__(**kwargs)
         _limit_validators(self)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return None
         if isinstance(value, Decimal):

@@ -246,7 +246,9 @@ def test_asynchronous_edit_202_operation_then_done(
 def test_end_and_activate(client_for: Any, manager: Any, shop: Any, api: Any) -> None:
     client = client_for(manager)
     offer = _active(shop)
-    response = client.post(reverse("offers:publication", args=[offer.pk]), {"action": "END"})
+    response = client.post(
+        reverse("offers:publication", args=[offer.pk]), {"action": "END", "confirm": "1"}
+    )
     assert response.status_code == 302
     assert _read_back(api, offer.allegro_id)["publication"]["status"] == "ENDED"
     offer.refresh_from_db()
@@ -314,7 +316,9 @@ def test_bulk_reports_per_offer_failures_and_survives_a_resend(
             },
         )
     for offer in offers[2:]:
-        client.post(reverse("offers:publication", args=[offer.pk]), {"action": "END"})
+        client.post(
+            reverse("offers:publication", args=[offer.pk]), {"action": "END", "confirm": "1"}
+        )
     job = bulk_job_create(actor=manager, offers=offers, action="activate", value=None)
     # a worker died after sending the command: the rerun gets 409 and reads the outcome
     from accounts.services import allegro_client_for

@@ -46,7 +46,11 @@ def _views(offer: Offer, order: Order, job: Job) -> list[tuple[str, str, dict]]:
             reverse("offers:edit", args=[offer.pk]),
             {"title": offer.name, "price": "19.99", "stock": offer.stock_available},
         ),
-        ("post", reverse("offers:publication", args=[offer.pk]), {"action": "END"}),
+        (
+            "post",
+            reverse("offers:publication", args=[offer.pk]),
+            {"action": "END", "confirm": "1"},
+        ),
         ("get", reverse("offers:operation", args=[offer.pk, "tok"]), {}),
         (
             "post",
@@ -70,7 +74,7 @@ def _views(offer: Offer, order: Order, job: Job) -> list[tuple[str, str, dict]]:
         (
             "post",
             reverse("orders:bulk_fulfillment"),
-            {"status": "PROCESSING", "orders": [order.pk]},
+            {"status": "PROCESSING", "orders": [order.pk], "confirm": "1"},
         ),
     ]
 
@@ -99,7 +103,7 @@ def test_staff_of_another_account_gets_404_and_sees_nothing(
             assert offer.name not in html
             assert str(order.allegro_id) not in html
         elif url == reverse("offers:bulk"):
-            assert response.status_code == 302  # nothing visible selected: back with an error
+            assert response.status_code == 422  # nothing visible selected: the list with an error
         elif url == reverse("orders:bulk_fulfillment"):
             assert response.status_code == 200
             assert 'data-testid="bulk-row"' not in response.content.decode()
