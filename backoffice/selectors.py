@@ -15,8 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -29,7 +28,7 @@ from mirror.models import Resource, SyncState, SyncStatus
 from offers.models import Offer
 from offers.selectors import offers_ended_since
 from orders.models import TO_SHIP, UNPAID, Order
-from ui.paging import Accounts
+from ui.paging import COUNT_CAP, Accounts
 
 
 def ratings_awaiting_answer(*, accounts: Accounts) -> QuerySet[Rating]:
@@ -45,10 +44,15 @@ def disputes_awaiting_seller(*, accounts: Accounts) -> QuerySet[Dispute]:
 @dataclass(frozen=True)
 class Cell:
     """One number of the dashboard and the list showing exactly those rows (``None``: no list
-    shows them yet)."""
+    shows them yet). Above ``COUNT_CAP`` the number is a lower bound (``capped``)."""
 
     value: int
     url: str | None
+    capped: bool = False
+
+    @classmethod
+    def of(cls, value: int, url: str | None) -> Cell:
+        return cls(min(value, COUNT_CAP), url, capped=value > COUNT_CAP)
 
 
 @dataclass(frozen=True)
@@ -141,17 +145,20 @@ class Dashboard:
     since: date | None = None
 
 
-def _count(qs: QuerySet[Any]) -> Coalesce:
-    """``qs``'s rows of the outer query's account, as a correlated subquery (an index range per
-    account: every count here is served by an index that starts with the account)."""
-    rows = (
-        qs.filter(account_id=OuterRef("pk"))
-        .order_by()
-        .values("account_id")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+class _CappedCount(Subquery):
+    """``SELECT COUNT(*) FROM (<rows> LIMIT n)``: bounded work however many rows match."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+
+def _count(qs: QuerySet[Any]) -> _CappedCount:
+    """How many of ``qs``'s rows belong to the outer query's account, counted exactly up to
+    ``COUNT_CAP`` and one more above it (shown as "1000+", as the lists estimate beyond it).
+    Each count walks an index that starts with the account: a correlated subquery per account
+    reads at most ``COUNT_CAP + 1`` index entries."""
+    rows = qs.filter(account_id=OuterRef("pk")).order_by().values("account_id")
+    return _CappedCount(rows[: COUNT_CAP + 1])
 
 
 def _counted(
@@ -236,7 +243,8 @@ def dashboard_for(*, accounts: QuerySet[AllegroAccount], now: datetime | None = 
         TodayRow(
             account=account,
             cells={
-                m.key: Cell(getattr(account, f"count_{m.key}"), _link(m, account)) for m in metrics
+                m.key: Cell.of(getattr(account, f"count_{m.key}"), _link(m, account))
+                for m in metrics
             },
         )
         for account in shown
@@ -244,7 +252,11 @@ def dashboard_for(*, accounts: QuerySet[AllegroAccount], now: datetime | None = 
     total = TodayRow(
         account=None,
         cells={
-            m.key: Cell(sum(row.cells[m.key].value for row in rows), _link(m, None))
+            m.key: Cell(
+                sum(row.cells[m.key].value for row in rows),
+                _link(m, None),
+                capped=any(row.cells[m.key].capped for row in rows),
+            )
             for m in metrics
         },
     )

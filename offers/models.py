@@ -81,6 +81,12 @@ class Offer(models.Model):
                 name="offer_active_no_stock",
                 condition=models.Q(status__in=["ACTIVE", "ACTIVATING"], stock_available__lte=0),
             ),
+            # The dashboard's "ended since yesterday": a range over the ended offers only.
+            models.Index(
+                fields=["account", "ended_at"],
+                name="offer_account_ended",
+                condition=models.Q(status="ENDED"),
+            ),
             GinIndex(fields=["name"], name="offer_name_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(
                 fields=["external_id"], name="offer_external_trgm", opclasses=["gin_trgm_ops"]

@@ -300,3 +300,26 @@ def test_order_sync_stores_allegros_dispatch_window(shop: Any) -> None:
         assert order.dispatch_by == datetime.fromisoformat(window["to"])
         assert order.dispatch_from == datetime.fromisoformat(window["from"])
         assert order.dispatch_from < order.dispatch_by
+
+
+def test_a_count_beyond_the_cap_reads_as_a_lower_bound(
+    client_for: Callable[[Any], Any],
+) -> None:
+    from ui.paging import COUNT_CAP
+
+    shop = AllegroAccountFactory()
+    now = timezone.now()
+    Order.objects.bulk_create(
+        Order(
+            account=shop,
+            allegro_id=uuid.uuid4(),
+            status="READY_FOR_PROCESSING",
+            fulfillment_status="NEW",
+            dispatch_by=now + timedelta(days=1),
+            synced_at=now,
+        )
+        for _ in range(COUNT_CAP + 1)
+    )
+    html = client_for(_staff("gosia", shop)).get(reverse("dashboard")).content.decode()
+    assert f'data-testid="count-to_ship-{shop.pk}">{COUNT_CAP}+<' in html
+    assert f'data-testid="count-overdue-{shop.pk}">0<' in html
