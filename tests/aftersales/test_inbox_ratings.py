@@ -162,7 +162,8 @@ def test_rating_detail_and_actions_matrix(
     assert client_for(bob).post(handled).status_code == 404
     viewer = client_for(charlie)
     page = viewer.get(detail)
-    assert page.status_code == 200 and 'data-testid="answer-form"' not in page.content.decode()
+    assert page.status_code == 200
+    assert 'data-testid="answer-form"' not in page.content.decode()
     assert viewer.post(handled).status_code == 403
     assert (
         viewer.post(
