@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from aftersales.models import InboxState
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_inbox_with_the_keyboard_only(
     live_server: Any,
     browser_login: Callable[[Any], Any],
-    account: Any,  # noqa: F811
+    account: Any,
 ) -> None:
     first = RatingFactory(account=account, recommended=False, comment="Towar uszkodzony")
     second = RatingFactory(account=account, recommended=False, comment="Za długo czekałem")
