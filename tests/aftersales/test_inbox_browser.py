@@ -13,14 +13,14 @@ from accounts.models import Role
 from aftersales.models import InboxState
 from tests.aftersales.test_inbox_ratings import _staff
 from tests.factories import RatingFactory
-from tests.pages.conftest import browser_login  # noqa: F401  (fixture)
+from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_inbox_with_the_keyboard_only(
     live_server: Any,
-    browser_login: Callable[[Any], Any],
+    browser_login: Callable[[Any], Any],  # noqa: F811
     account: Any,
 ) -> None:
     first = RatingFactory(account=account, recommended=False, comment="Towar uszkodzony")
