@@ -71,7 +71,8 @@ def test_the_queue_lists_only_swa_orders_to_ship_by_deadline(shops: Any) -> None
     others = Order.objects.filter(status="READY_FOR_PROCESSING").exclude(
         delivery_method_name__startswith="Allegro "
     )
-    assert others.exists() and not {o.pk for o in others} & {o.pk for o in rows}
+    assert others.exists()
+    assert not {o.pk for o in others} & {o.pk for o in rows}
 
 
 def test_bulk_create_for_12_orders_across_two_accounts_with_one_failure(
