@@ -120,6 +120,7 @@ class Order(models.Model):
             models.Index(
                 fields=["account"], name="order_quarantined", condition=models.Q(quarantined=True)
             ),
+            models.Index(fields=["account", "bought_at"], name="order_unpaid", condition=UNPAID),
         ]
 
     def __str__(self) -> str:
