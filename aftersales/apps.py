@@ -14,3 +14,14 @@ class AftersalesConfig(AppConfig):
         register(Resource.RATINGS, flows.ratings_pass)
         register(Resource.ISSUES, flows.issues_pass)
         register(Resource.RETURN_POLICIES, flows.return_policies_pass)
+        register(Resource.WARRANTIES, flows.warranties_pass)
+
+        from aftersales import policies
+        from jobs.registry import JobKindSpec
+        from jobs.registry import register as register_job
+
+        register_job(
+            JobKindSpec(
+                kind=policies.COPY_KIND, label=policies.COPY_LABEL, run=policies.policy_copy_step
+            )
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftersales.views import inbox, ratings, replies
+from aftersales.views import disputes, inbox, policies, ratings, replies
 
 app_name = "aftersales"
 
@@ -22,4 +22,21 @@ urlpatterns = [
     path("replies/new/", replies.create, name="reply_create"),
     path("replies/<int:pk>/", replies.edit, name="reply_edit"),
     path("replies/<int:pk>/delete/", replies.delete, name="reply_delete"),
+    # disputes and claims
+    path("disputes/", disputes.index, name="disputes"),
+    path("disputes/<int:pk>/", disputes.detail, name="dispute"),
+    path("disputes/<int:pk>/reply/", disputes.reply, name="dispute_reply"),
+    path("disputes/<int:pk>/decision/", disputes.decide, name="dispute_decide"),
+    path(
+        "disputes/<int:pk>/messages/<int:message_pk>/attachments/<int:index>/",
+        disputes.attachment,
+        name="dispute_attachment",
+    ),
+    # return policies and warranties
+    path("policies/", policies.index, name="policies"),
+    path("policies/new/<int:account_id>/", policies.create, name="policy_create"),
+    path("policies/<int:pk>/", policies.edit, name="policy"),
+    path("policies/<int:pk>/delete/", policies.delete, name="policy_delete"),
+    path("policies/<int:pk>/copy/", policies.copy, name="policy_copy"),
+    path("warranties/", policies.warranties, name="warranties"),
 ]

@@ -17,6 +17,7 @@ SHOWN = (
     Resource.RATINGS,
     Resource.ISSUES,
     Resource.RETURN_POLICIES,
+    Resource.WARRANTIES,
     Resource.ORDER_EVENTS,
     Resource.OFFER_EVENTS,
     Resource.OFFER_DETAILS,

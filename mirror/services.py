@@ -31,6 +31,7 @@ INITIAL_RESOURCES = (
     Resource.RATINGS,
     Resource.ISSUES,
     Resource.RETURN_POLICIES,
+    Resource.WARRANTIES,
 )
 # Resources that write the same rows share one lock, so a pass never overwrites newer data
 # another pass wrote meanwhile.
@@ -44,6 +45,7 @@ LOCK_GROUP = {
     Resource.RATINGS: Resource.RATINGS,
     Resource.ISSUES: Resource.ISSUES,
     Resource.RETURN_POLICIES: Resource.RETURN_POLICIES,
+    Resource.WARRANTIES: Resource.WARRANTIES,
 }
 
 
