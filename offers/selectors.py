@@ -19,6 +19,7 @@ from accounts.selectors import (
     accounts_with_roles,
     role_expression,
 )
+from allegro.api.offers import OfferSummary
 from offers.models import Offer
 from ui.paging import MergedByAccount, contains
 
@@ -209,6 +210,8 @@ def offer_marketplace_prices(*, offer: Offer) -> list[dict[str, Any]]:
 
 
 def _base_marketplace(offer: Offer) -> str:
-    raw = offer.raw or {}
-    base = (((raw.get("publication") or {}).get("marketplaces") or {}).get("base") or {}).get("id")
+    try:
+        base = OfferSummary.parse(offer.raw).base_marketplace if offer.raw else None
+    except (KeyError, TypeError, ValueError):  # a stored document without an id or prices
+        base = None
     return str(base or offer.account.base_marketplace or "allegro-pl")

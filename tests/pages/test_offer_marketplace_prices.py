@@ -15,6 +15,8 @@ from django.urls import reverse
 from hypothesis import given
 
 from accounts.models import AuditLogEntry
+from jobs.models import JobStatus
+from jobs.tasks import job_run
 from offers.models import Offer
 from offers.services import UnknownMarketplace, offer_changes_for, offer_edit
 from tests.pages.test_bad_input import NUMBER, SETTINGS
@@ -61,6 +63,11 @@ def _allegro_price(api: Any, offer: Offer, market: str = CZ) -> dict[str, Any]:
     return price
 
 
+def _shown(amount: str) -> str:
+    """An amount as the Polish form shows it (a decimal comma)."""
+    return amount.replace(".", ",")
+
+
 def _new_cz_amount(offer: Offer) -> str:
     return str(Decimal(offer.marketplace_prices[CZ]["amount"]) + Decimal("11.11"))
 
@@ -71,7 +78,7 @@ def test_detail_shows_an_editable_price_per_marketplace_with_its_currency(
     offer = _offer_on_cz(shop)
     html = client_for(manager).get(reverse("offers:detail", args=[offer.pk])).content.decode()
     assert f'name="{CZ_FIELD}"' in html
-    assert f'value="{offer.marketplace_prices[CZ]["amount"]}"' in html
+    assert f'value="{_shown(offer.marketplace_prices[CZ]["amount"])}"' in html
     assert "allegro-cz (CZK)" in html
     assert "allegro-pl (PLN)" in html  # the base price's label names its marketplace too
 
@@ -99,7 +106,7 @@ def test_edit_the_czk_price_and_read_it_back_from_allegro(
     assert entry.after["marketplace_prices"][CZ] == {"amount": amount, "currency": "CZK"}
     # the page shows the new price
     html = client.get(reverse("offers:detail", args=[offer.pk])).content.decode()
-    assert f'value="{amount}"' in html
+    assert f'value="{_shown(amount)}"' in html
 
 
 def test_only_changed_prices_are_sent(
@@ -126,6 +133,8 @@ def test_only_changed_prices_are_sent(
     offer.refresh_from_db()
     assert offer.marketplace_prices[CZ]["amount"] != amount  # waits for Allegro's answer
     sim.control("POST", "/clock", {"advance": 31})
+    # The job's task (a worker in production) looks at the operation again.
+    assert job_run(operation_url.rstrip("/").split("/")[-1]) == JobStatus.DONE
     assert client.get(operation_url).status_code == 302
     offer.refresh_from_db()
     assert offer.marketplace_prices[CZ] == {"amount": amount, "currency": "CZK"}
