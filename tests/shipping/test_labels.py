@@ -203,12 +203,11 @@ def test_a_429_mid_batch_waits_and_completes(
         "PUT", "/faults", {"rate_limit": {"enabled": True, "limit": 1, "window": 600, "block": 5}}
     )
     job = print_labels(client, shipments)
-    job.refresh_from_db()
-    assert job.status == JobStatus.WAITING
-    assert job.items.filter(status="success").count() == 2
+    # the second account's request met the block: it waited (Retry-After) and went through
+    assert job.status == JobStatus.DONE, job.error
+    assert sim_stats()["paths"][LABEL_POST] > 2
+    assert job.items.filter(status="success").count() == 4
     sim.control("PUT", "/faults", {"rate_limit": {"enabled": False}})
-    Job.objects.filter(pk=job.pk).update(leased_until=None)
-    assert job_run(str(job.pk)) == JobStatus.DONE
     path = file_of(client, job, tmp_path)
     assert pdf_pages(path) == 4
     text = pdf_text(path)
@@ -249,16 +248,19 @@ def test_dispatch_protocol_pickup_and_cancel(
         job = Job.objects.filter(kind="shipping.pickup").get()
         assert finish(job.pk, sim) == JobStatus.DONE
         pickup = Pickup.objects.get()
-        assert pickup.allegro_id and pickup.command_id
+        assert pickup.allegro_id
+        assert pickup.command_id
         assert Shipment.objects.get(pk=chosen[0].pk).pickup_id == pickup.pk
 
     victim = shipments[-1]
     confirm = client.get(reverse("shipping:cancel", args=[victim.pk]))
-    assert confirm.status_code == 200 and b"cancel-confirm" in confirm.content
+    assert confirm.status_code == 200
+    assert b"cancel-confirm" in confirm.content
     assert Shipment.objects.get(pk=victim.pk).status == ShipmentStatus.CREATED
     done = client.post(reverse("shipping:cancel", args=[victim.pk]), {"confirm": "1"})
     assert done.status_code == 302
     victim.refresh_from_db()
-    assert victim.status == ShipmentStatus.CANCELLED and victim.cancelled_at
+    assert victim.status == ShipmentStatus.CANCELLED
+    assert victim.cancelled_at
     entry = AuditLogEntry.objects.get(action="shipment.cancelled")
     assert entry.allegro_trace_id
