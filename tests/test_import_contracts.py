@@ -70,6 +70,7 @@ def test_the_contracts_hold(tree: Path) -> None:
         ("allegro/client.py", "import django.conf", "allegro imports nothing from Django"),
         ("sandbox/app.py", "import allegro.errors", "the simulator imports nothing"),
         ("jobs/models.py", "import offers.models", "domains above the sync kit"),
+        ("shipping/views.py", "import aftersales.models", "shipping builds on orders and offers"),
     ],
 )
 def test_a_violation_breaks_its_contract(tree: Path, module: str, line: str, broken: str) -> None:
