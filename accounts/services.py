@@ -20,6 +20,7 @@ from accounts.selectors import (
     account_role_for,
 )
 from accounts.tokens import AccountNotUsable, AccountTokenSource, token_delete
+from allegro.governor import Lane
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -75,8 +76,14 @@ def account_scope_set(
 # --- Allegro: the client for an account, linking, unlinking ----------------------------------
 
 
-def allegro_client_for(*, account: AllegroAccount) -> AccountAllegroClient:
+def allegro_client_for(
+    *, account: AllegroAccount, lane: Lane = Lane.STAFF
+) -> AccountAllegroClient:
     """The only way an app gets an Allegro client for ``account``.
+
+    ``lane`` is the rate governor's priority lane: ``staff`` (the default: services called from
+    views and staff jobs), ``sync`` (the mirror's scheduled passes) or ``backfill`` (work
+    nobody waits for).
 
     Wires the account's token source (encrypted tokens, row-locked single-flight refresh), the
     process-wide rate governor and the pooled transport; calls record ``last_success_at`` /
@@ -95,6 +102,7 @@ def allegro_client_for(*, account: AllegroAccount) -> AccountAllegroClient:
         process_governor(),
         account_id=account.pk,
         account_key=f"account:{account.pk}",
+        lane=lane,
     )
 
 

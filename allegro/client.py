@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from allegro.governor import Governor, NullGovernor
+from allegro.governor import Governor, Lane, NullGovernor
 from allegro.transport import (
     V1,
     ApiResponse,
@@ -32,7 +32,9 @@ class AllegroClient:
         retry: RetryPolicy | None = None,
         accept_language: str | None = "pl-PL",
         governor_timeout: float | None = None,
+        lane: str = Lane.SYNC,
     ) -> None:
+        """``lane``: the governor's priority lane (``staff``, ``sync``, ``backfill``)."""
         self.transport = Transport(
             base_url=api_url,
             token_source=token_source,
@@ -42,11 +44,16 @@ class AllegroClient:
             retry=retry,
             accept_language=accept_language,
             governor_timeout=governor_timeout,
+            lane=lane,
         )
 
     @property
     def account_key(self) -> str:
         return self.transport.account_key
+
+    @property
+    def lane(self) -> Lane:
+        return self.transport.lane
 
     def request(
         self,

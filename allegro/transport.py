@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import httpx
 
 from allegro import errors
-from allegro.governor import Governor
+from allegro.governor import Governor, Lane
 
 logger = logging.getLogger(__name__)
 
@@ -246,8 +246,10 @@ class Transport:
         accept_language: str | None = "pl-PL",
         governor_timeout: float | None = None,
         default_retry_after: float = DEFAULT_RETRY_AFTER,
+        lane: str = Lane.SYNC,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.lane = Lane(lane)  # the governor's priority lane of every request sent
         self.token_source = token_source
         self.governor = governor
         self.account_key = account_key
@@ -286,7 +288,9 @@ class Transport:
         content_type: str | None,
         language: str | None,
     ) -> httpx.Response:
-        lease = self.governor.acquire(self.account_key, timeout=self.governor_timeout)
+        lease = self.governor.acquire(
+            self.account_key, timeout=self.governor_timeout, lane=self.lane
+        )
         try:
             return self.http.request(
                 method,

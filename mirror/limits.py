@@ -75,12 +75,16 @@ def shipment_reads_limiter(client: AllegroClient) -> Governor | None:
 
 @contextmanager
 def shipment_read_slot(client: AllegroClient) -> Iterator[None]:
-    """Wait for the account's next waybill-read slot, hold it for the request."""
+    """Wait for the account's next waybill-read slot, hold it for the request.
+
+    The slot is asked for in the client's lane, so a staff member's read of one order's
+    waybills goes ahead of the backfill's reads here as well.
+    """
     limiter = shipment_reads_limiter(client)
     if limiter is None:
         yield
         return
-    lease = limiter.acquire(client.account_key)
+    lease = limiter.acquire(client.account_key, lane=client.lane)
     try:
         yield
     finally:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from allegro.client import AllegroClient
-from allegro.governor import Governor, Lease, NullGovernor
+from allegro.governor import Governor, Lane, Lease, NullGovernor
 from allegro.oauth import OAuthClient
 from allegro.transport import RetryPolicy, StaticTokenSource, TokenSource, build_http_client
 from sandbox.testing import SimulatorProcess
@@ -35,8 +35,10 @@ class RecordingGovernor:
         self.enforces_pause = inner.enforces_pause
         self.leases: list[Lease] = []
 
-    def acquire(self, account_key: str, *, timeout: float | None = None) -> Lease:
-        lease = self.inner.acquire(account_key, timeout=timeout)
+    def acquire(
+        self, account_key: str, *, timeout: float | None = None, lane: str = Lane.SYNC
+    ) -> Lease:
+        lease = self.inner.acquire(account_key, timeout=timeout, lane=lane)
         self.leases.append(lease)
         return lease
 
