@@ -19,6 +19,7 @@ class Resource(models.TextChoices):
     RETURN_POLICIES = "return_policies", _("Return policies")
     WARRANTIES = "warranties", _("Warranties")
     RECONCILIATION = "reconciliation", _("Order reconciliation")
+    WAYBILL_BACKFILL = "waybill_backfill", _("Waybills of older orders")
 
 
 class SyncStatus(models.TextChoices):

@@ -29,6 +29,7 @@ ENTRIES = (
     Entry("mirror: disputes", Resource.ISSUES, every_seconds=300),
     Entry("mirror: return policies", Resource.RETURN_POLICIES, every_seconds=3600),
     Entry("mirror: warranties", Resource.WARRANTIES, every_seconds=3600),
+    Entry("mirror: waybills of older orders", Resource.WAYBILL_BACKFILL, every_seconds=120),
     Entry("mirror: nightly reconciliation", Resource.RECONCILIATION, crontab=("15", "3")),
     # Staff jobs whose queued message was lost (broker flush, worker restart) are woken here.
     Entry("jobs: resume stalled jobs", "", every_seconds=60, task="jobs.tasks.jobs_resume"),

@@ -14,6 +14,7 @@ from mirror.progress import eta_seconds
 SHOWN = (
     Resource.OFFERS,
     Resource.ORDERS,
+    Resource.WAYBILL_BACKFILL,
     Resource.RATINGS,
     Resource.ISSUES,
     Resource.RETURN_POLICIES,

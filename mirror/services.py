@@ -20,7 +20,7 @@ from mirror.locks import sync_lock
 from mirror.models import Resource, SyncStatus
 from mirror.passes import Deadline, setting
 from mirror.progress import record_error, run_begin, run_end, state_for
-from mirror.registry import pass_for
+from mirror.registry import lane_for, pass_for
 
 log = logging.getLogger(__name__)
 SYNC_TASK = "mirror.tasks.sync_resource"
@@ -42,6 +42,9 @@ LOCK_GROUP = {
     Resource.ORDERS: Resource.ORDERS,
     Resource.ORDER_EVENTS: Resource.ORDERS,
     Resource.RECONCILIATION: Resource.ORDERS,
+    # Its own group, so the backfill never holds back the order events; it writes only the
+    # waybills of orders it reads and never overwrites a newer read (orders.flows).
+    Resource.WAYBILL_BACKFILL: Resource.WAYBILL_BACKFILL,
     Resource.RATINGS: Resource.RATINGS,
     Resource.ISSUES: Resource.ISSUES,
     Resource.RETURN_POLICIES: Resource.RETURN_POLICIES,
@@ -79,7 +82,7 @@ def sync_run(
         try:
             finished = flow(
                 account=account,
-                client=client or allegro_client_for(account=account),
+                client=client or allegro_client_for(account=account, lane=lane_for(resource)),
                 deadline=Deadline.after(seconds),
             )
         except Exception as exc:

@@ -8,6 +8,13 @@ Rules (issue 5 §3):
 - every event makes us read the *current* form, so duplicates and reordering are harmless, and
   ``orders_upsert`` never replaces a stored form with an older copy;
 - a 404 means the buyer merged forms: the replacement is the live form sharing a line item id.
+
+Usable first, complete later (issue 13 §1): the initial pass writes every form at the pace its
+pages allow and reads waybills (one request per form) only where they matter now: bought within
+``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in ``MIRROR_WAYBILLS_EAGER_SENT``
+(``SOME``/``ALL``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
+the ``WAYBILL_BACKFILL`` pass (newest first, in the governor's backfill lane, its own cursor) or
+when staff open the order (``waybills_read``). Events and reconciliation always read them.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import AllegroAccount
@@ -31,8 +38,8 @@ from mirror.fetching import settle
 from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncStatus
 from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
-from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
-from orders.models import Order
+from mirror.progress import pass_begin, pass_end, pass_page, record_success, state_for, state_locked
+from orders.models import SENT, WAYBILLS_UNREAD, Order
 from orders.sync import (
     UpsertResult,
     order_events_record,
@@ -49,6 +56,8 @@ from orders.sync import (
 log = logging.getLogger(__name__)
 PAGE = 100
 EVENTS_PAGE = 100
+BACKFILL_BATCH = 100
+BACKFILL_TASK = "mirror.tasks.sync_resource"
 Form = orders_api.CheckoutForm
 Waybill = orders_api.Waybill
 
@@ -61,6 +70,24 @@ def _shipments_of(client: AllegroClient, form_id: str) -> list[Waybill]:
     with shipment_read_slot(client):  # the resource's own per-user limit (mirror.limits)
         result = orders_api.list_tracking_numbers(client, checkout_form_id=form_id)
     return result.shipments
+
+
+def eager_waybill_days() -> int:
+    return int(setting("MIRROR_WAYBILLS_EAGER_DAYS", 30))
+
+
+def eager_waybill_sent() -> frozenset[str]:
+    return frozenset(setting("MIRROR_WAYBILLS_EAGER_SENT", SENT))
+
+
+def waybills_matter_now(form: Form, *, since: datetime) -> bool:
+    """Read with the form in the initial pass (else: the backfill or the order page reads them)."""
+    bought = form.bought_at
+    return (
+        form.needs_shipments
+        and form.line_items_sent in eager_waybill_sent()
+        and (bought is None or bought >= since)
+    )
 
 
 def _with_shipments(
@@ -84,14 +111,32 @@ def _write_forms(
     shipments: Mapping[str, Sequence[Waybill]],
     force: bool = False,
 ) -> UpsertResult:
-    result = orders_upsert(account=account, forms=forms, synced_at=timezone.now(), force=force)
+    now = timezone.now()
+    result = orders_upsert(account=account, forms=forms, synced_at=now, force=force)
     # Waybills are stored for forms written now, and for unchanged forms whose list was fetched.
     fresh = {k: v for k, v in shipments.items() if k not in result.stale}
-    # Forms that report nothing sent have no waybills: clear any we hold.
+    sent = {f.id for f in forms if f.needs_shipments}
+    deferred = []
     for key in result.written:
-        fresh.setdefault(key, [])
+        if key in fresh:
+            continue
+        if key in sent:  # not read now: the backfill or the order page reads them
+            deferred.append(key)
+        else:  # nothing sent, so no waybills: clear any we hold
+            fresh[key] = []
     tracking_replace(account=account, shipments=fresh)
+    _mark_waybills(account=account, form_ids=list(fresh), at=now)
+    _mark_waybills(account=account, form_ids=deferred, at=None)
     return result
+
+
+def _mark_waybills(
+    *, account: AllegroAccount, form_ids: Sequence[str], at: datetime | None
+) -> None:
+    if form_ids:
+        Order.objects.filter(
+            account=account, allegro_id__in=[uuid.UUID(k) for k in form_ids]
+        ).update(waybills_read_at=at)
 
 
 def merge_duplicates(
@@ -116,16 +161,17 @@ def merge_duplicates(
 
 
 def _fetch_forms_page(
-    client: AllegroClient, *, since: str, offset: int
+    client: AllegroClient, *, since: str, offset: int, eager_since: datetime
 ) -> Page[dict[str, list[Waybill]]]:
     filters = orders_api.CheckoutFormFilters(bought_at_gte=since, sort="lineItems.boughtAt")
     result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
     forms = result.checkout_forms
+    eager = [f for f in forms if waybills_matter_now(f, since=eager_since)]
     return Page(
         offset=offset,
         items=forms,
         total=result.total_count,
-        extra=_with_shipments(client, forms, parallel=2),
+        extra=_with_shipments(client, eager, parallel=2),
     )
 
 
@@ -144,8 +190,11 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
             pass_begin(state=state, cursor="0", cursor_at=timezone.now() - timedelta(days=days))
     assert state.cursor_at is not None
     since = iso(state.cursor_at)
+    eager_since = timezone.now() - timedelta(days=eager_waybill_days())
     pages = offset_pages(
-        lambda offset: _fetch_forms_page(client, since=since, offset=offset),
+        lambda offset: _fetch_forms_page(
+            client, since=since, offset=offset, eager_since=eager_since
+        ),
         start=int(state.cursor or 0),
         limit=PAGE,
     )
@@ -168,7 +217,140 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
             initial_done=True,
             cursor="",
         )
+        _backfill_queue(account=account)
     return True
+
+
+# --- waybills of older orders: the backfill and the order page ---------------------------------
+
+
+def waybills_read(
+    *,
+    account: AllegroAccount,
+    client: AllegroClient,
+    form_ids: Sequence[str],
+    parallel: int = 1,
+    on_commit_extra: Any = None,
+) -> dict[str, list[Waybill]]:
+    """Read and store the waybills of ``form_ids`` (stamping ``waybills_read_at``).
+
+    A list read before another pass stored a newer one is dropped, so a slow backfill never
+    overwrites what the order events wrote meanwhile. A 404 (a form merged away) is skipped.
+    ``on_commit_extra()`` runs in the same transaction (the backfill's cursor).
+    """
+    started = timezone.now()
+    shipments: dict[str, list[Waybill]] = {}
+    for form_id, found, error in settle(
+        lambda i: _shipments_of(client, i), form_ids, workers=parallel
+    ):
+        if error is None:
+            shipments[form_id] = found or []
+        elif not isinstance(error, errors.NotFound):
+            raise error
+    with transaction.atomic():
+        current = {
+            str(v)
+            for v in Order.objects.select_for_update()
+            .filter(account=account, allegro_id__in=[uuid.UUID(k) for k in shipments])
+            .filter(Q(waybills_read_at__isnull=True) | Q(waybills_read_at__lt=started))
+            .order_by("pk")
+            .values_list("allegro_id", flat=True)
+        }
+        stored = {k: v for k, v in shipments.items() if k in current}
+        tracking_replace(account=account, shipments=stored)
+        _mark_waybills(account=account, form_ids=list(stored), at=timezone.now())
+        if on_commit_extra is not None:
+            on_commit_extra()
+    return shipments
+
+
+def _backfill_queue(*, account: AllegroAccount) -> None:
+    """After the initial pass: show the backfill's phase and start it (on commit)."""
+    from functools import partial
+
+    from celery import current_app
+
+    pending = Order.objects.filter(WAYBILLS_UNREAD, account=account).count()
+    state = state_locked(account=account, resource=Resource.WAYBILL_BACKFILL)
+    if state.status != SyncStatus.RUNNING:
+        state.status = SyncStatus.PENDING if pending else SyncStatus.DONE
+        state.total, state.fetched = pending, 0
+        state.save()
+    if pending:
+        transaction.on_commit(
+            partial(
+                current_app.send_task,
+                BACKFILL_TASK,
+                args=[account.pk, str(Resource.WAYBILL_BACKFILL)],
+            )
+        )
+
+
+def _backfill_cursor(value: str) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    moment, pk = value.rsplit("|", 1)
+    return datetime.fromisoformat(moment), int(pk)
+
+
+def waybill_backfill_pass(
+    *, account: AllegroAccount, client: AllegroClient, deadline: Deadline
+) -> bool:
+    """Read the waybills the initial pass deferred, newest order first (resumable).
+
+    Runs in the governor's backfill lane. Its cursor (``bought_at|pk`` of the last order
+    read) is committed with the waybills it covers; a sweep ends when nothing unread is left
+    behind the cursor, and the next run starts a new sweep if anything became unread since.
+    """
+    if not state_for(account=account, resource=Resource.ORDERS).initial_done:
+        return True  # the orders come first; the initial pass queues this pass when done
+    state = state_for(account=account, resource=Resource.WAYBILL_BACKFILL)
+    unread = Order.objects.filter(WAYBILLS_UNREAD, account=account, bought_at__isnull=False)
+    if state.status != SyncStatus.RUNNING:
+        total = unread.count()
+        if not total:
+            with transaction.atomic():
+                locked = state_locked(account=account, resource=Resource.WAYBILL_BACKFILL)
+                if locked.status != SyncStatus.DONE or not locked.initial_done:
+                    pass_end(state=locked, initial_done=True, cursor="")
+                else:
+                    record_success(account=account, resource=Resource.WAYBILL_BACKFILL)
+            return True
+        pass_begin(state=state, total=total, cursor="")
+    while True:
+        todo = unread
+        after = _backfill_cursor(state.cursor)
+        if after is not None:
+            todo = todo.filter(Q(bought_at__lt=after[0]) | Q(bought_at=after[0], pk__gt=after[1]))
+        batch = list(
+            todo.order_by("-bought_at", "pk").values_list("allegro_id", "bought_at", "pk")[
+                :BACKFILL_BATCH
+            ]
+        )
+        if not batch:
+            with transaction.atomic():
+                pass_end(
+                    state=state_locked(account=account, resource=Resource.WAYBILL_BACKFILL),
+                    initial_done=True,
+                    cursor="",
+                )
+            return True
+        _, last_bought, last_pk = batch[-1]
+        assert last_bought is not None  # filtered above
+        cursor = f"{last_bought.isoformat()}|{last_pk}"
+
+        def commit(batch: list[Any] = batch, cursor: str = cursor) -> None:
+            pass_page(state=state, fetched=len(batch), total=None, cursor=cursor)
+
+        waybills_read(
+            account=account,
+            client=client,
+            form_ids=[str(row[0]) for row in batch],
+            parallel=workers(),
+            on_commit_extra=commit,
+        )
+        if deadline.passed():
+            return False
 
 
 # --- one form at a time (events, quarantine retries) -------------------------------------------

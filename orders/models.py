@@ -19,6 +19,11 @@ TO_SHIP = models.Q(
 # Bought but not paid yet (no checkout, or checkout filled in without a payment).
 UNPAID_STATUSES = ("BOUGHT", "FILLED_IN")
 UNPAID = models.Q(status__in=UNPAID_STATUSES, merged_into__isnull=True)
+# Something was sent, so Allegro may hold waybills for it; they were never read.
+SENT = ("SOME", "ALL")
+WAYBILLS_UNREAD = models.Q(
+    waybills_read_at__isnull=True, line_items_sent__in=SENT, merged_into__isnull=True
+)
 
 
 class Order(models.Model):
@@ -84,6 +89,10 @@ class Order(models.Model):
         help_text=_("Refreshing this order keeps failing; it is retried later."),
     )
     synced_at = models.DateTimeField(_("last synchronised"))
+    # When the waybill list was last read (or known to be empty because nothing was sent).
+    # Empty while the initial sync deferred the read to the backfill: the page then says "not
+    # read yet" instead of "no tracking", and reads them when staff open it.
+    waybills_read_at = models.DateTimeField(_("waybills read at"), null=True, blank=True)
     raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
 
     class Meta:
@@ -121,6 +130,14 @@ class Order(models.Model):
                 fields=["account"], name="order_quarantined", condition=models.Q(quarantined=True)
             ),
             models.Index(fields=["account", "bought_at"], name="order_unpaid", condition=UNPAID),
+            # The waybill backfill's queue, newest first (mirror's WAYBILL_BACKFILL pass).
+            models.Index(
+                "account",
+                models.F("bought_at").desc(),
+                "id",
+                name="order_waybills_unread",
+                condition=WAYBILLS_UNREAD,
+            ),
         ]
 
     def __str__(self) -> str:

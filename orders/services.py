@@ -30,7 +30,9 @@ from accounts.services import (
 from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
-from orders.models import Order
+from allegro.governor import Lane
+from orders.flows import waybills_read
+from orders.models import SENT, Order
 from orders.selectors import order_target
 from orders.sync import orders_upsert, tracking_replace
 from ui import errors as ui_errors
@@ -90,8 +92,35 @@ def order_refresh(*, order: Order, client: AllegroClient) -> Order:
         tracking_replace(
             account=order.account, shipments={str(order.allegro_id): shipments.shipments}
         )
+        Order.objects.filter(pk=order.pk).update(waybills_read_at=timezone.now())
     order.refresh_from_db()
     return order
+
+
+def order_waybills_unread(*, order: Order) -> bool:
+    """True while the waybills of a sent order were never read (the initial sync deferred them)."""
+    return (
+        order.waybills_read_at is None
+        and order.line_items_sent in SENT
+        and order.merged_into_id is None
+    )
+
+
+def order_waybills_read_on_open(*, order: Order) -> str:
+    """Read the order's waybills now when they were never read (the order page, on open).
+
+    Sent in the governor's staff lane, ahead of the sync and the backfill. Returns ``""`` or a
+    message for the page when Allegro could not be asked (the page then says "not read yet").
+    """
+    if not order_waybills_unread(order=order):
+        return ""
+    try:
+        client = allegro_client_for(account=order.account, lane=Lane.STAFF)
+        waybills_read(account=order.account, client=client, form_ids=[str(order.allegro_id)])
+    except errors.AllegroError as exc:
+        return str(describe_error(exc))
+    order.refresh_from_db()
+    return ""
 
 
 def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:

@@ -41,13 +41,20 @@ from orders.services import (
     describe_error,
     order_add_tracking,
     order_set_fulfillment,
+    order_waybills_read_on_open,
+    order_waybills_unread,
     orders_bulk_fulfillment,
 )
-from ui.forms import is_db_id
-from ui.listing import filter_options, filter_querystring
-from ui.paging import CappedPaginator
+from ui.listing import (
+    ListPage,
+    filter_querystring,
+    list_template,
+    selected_ids,
+    unlinked_accounts,
+    writable_account_ids,
+)
 
-# The filter form's fields: what the pager and sort links carry over.
+# The filter form's fields: what the bulk form's "back to the list" link carries over.
 FILTER_KEYS = OrderFilterForm.field_order
 
 
@@ -61,42 +68,32 @@ def _list_context(
     errors and the orders it had ticked still ticked."""
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
-    form = OrderFilterForm(params or None, accounts=accounts)
-    query = form.query()
-    rows, count_qs = orders_page_source(user=request.user, query=query, scope=scope)
-    page = CappedPaginator(rows, form.page_size(), count_qs=count_qs).get_page(params.get("page"))
-    writable = [
-        a.pk
-        for a in accounts
-        if (a.viewer_role or 0) >= Role.OPERATOR and a.status != AccountStatus.UNLINKED
-    ]
-    selected: set[int] = set()
-    if bulk_form is not None:
-        selected = {int(v) for v in request.POST.getlist("orders") if is_db_id(v)}
+    listing = ListPage(
+        htmx=bool(request.htmx),
+        params=params,
+        form=OrderFilterForm(params or None, accounts=accounts),
+        source=lambda query: orders_page_source(user=request.user, query=query, scope=scope),
+    )
+    writable = writable_account_ids(accounts, role=Role.OPERATOR)
+    bulk_data = request.POST if bulk_form is not None else QueryDict()
     return {
-        "form": form,
-        "options": filter_options(form) if not request.htmx else {},
-        "page": page,
-        "rows": order_rows(orders=page.object_list, detail_prefix=reverse("orders:index")),
-        "filters_qs": filter_querystring(params, FILTER_KEYS),
-        "filters_qs_sortless": filter_querystring(params, FILTER_KEYS, sort=None),
-        "sort": query.sort,
+        **listing.context(),
+        "rows": order_rows(orders=listing.page.object_list, detail_prefix=reverse("orders:index")),
         "labels": FULFILLMENT_LABELS,
         "settable": SETTABLE_CHOICES,
         "can_operate": bool(writable),
         "writable_accounts": writable,
-        "unlinked_accounts": [a for a in accounts if a.status == AccountStatus.UNLINKED],
+        "unlinked_accounts": unlinked_accounts(accounts),
         "bulk_form": bulk_form,
-        "bulk_status": request.POST.get("status", "") if bulk_form is not None else "",
-        "selected": selected,
+        "bulk_status": bulk_data.get("status", ""),
+        "selected": selected_ids(bulk_data, "orders"),
     }
 
 
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     context = _list_context(request, request.GET)
-    template = "orders/list.html#rows" if request.htmx else "orders/list.html"
-    return render(request, template, context)
+    return render(request, list_template("orders/list.html", htmx=bool(request.htmx)), context)
 
 
 def _tracking_form(
@@ -165,7 +162,15 @@ def _detail_context(request: HtmxHttpRequest, order: Order, **extra: Any) -> dic
 @require_GET
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     order = order_get_for_user(user=request.user, order_id=pk)
-    return render(request, "orders/detail.html", _detail_context(request, order))
+    # Waybills the initial sync left to the backfill are read now (staff lane).
+    problem = order_waybills_read_on_open(order=order)
+    context = _detail_context(
+        request,
+        order,
+        waybills_unread=order_waybills_unread(order=order),
+        waybills_problem=problem,
+    )
+    return render(request, "orders/detail.html", context)
 
 
 @require_POST
