@@ -97,7 +97,7 @@ class MultipleFileField(forms.FileField):
 
 class ReplyForm(forms.Form):
     text = forms.CharField(
-        label=_("Message"),
+        label=_("Message to the buyer"),
         required=False,
         max_length=MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": MAX_TEXT}),

@@ -91,7 +91,7 @@ def field_of(path: str | None) -> str | None:
 
 
 class ReturnPolicyForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=_("Policy name"), max_length=200)
     is_fulfillment = forms.BooleanField(
         label=_("For One Fulfillment offers (cannot be changed later)"), required=False
     )

@@ -166,7 +166,14 @@ def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc)
         except (errors.AllegroError, AccountNotUsable) as exc:
             _allegro_errors(
-                form, exc, {"text": "text", "type": "type", "attachments": "attachments", "size": "attachments"}
+                form,
+                exc,
+                {
+                    "text": "text",
+                    "type": "type",
+                    "attachments": "attachments",
+                    "size": "attachments",
+                },
             )
         else:
             messages.success(request, _("Message sent to the buyer on Allegro."))

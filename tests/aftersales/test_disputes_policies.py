@@ -73,10 +73,12 @@ def test_reply_with_a_pdf_reaches_the_chat_on_allegro(
     assert [a["fileName"] for a in mine[0]["attachments"]] == ["protokol.pdf"]
     # the mirror holds it, and the file downloads through this server, not from Allegro
     page = client.get(reverse("aftersales:dispute", args=[dispute.pk])).content.decode()
-    assert "Przesyłamy protokół szkody." in page and "protokol.pdf" in page
+    assert "Przesyłamy protokół szkody." in page
+    assert "protokol.pdf" in page
     message = dispute.messages.get(text="Przesyłamy protokół szkody.")
     got = client.get(reverse("aftersales:dispute_attachment", args=[dispute.pk, message.pk, 0]))
-    assert got.status_code == 200 and got.content == PDF
+    assert got.status_code == 200
+    assert got.content == PDF
     assert got["Content-Type"] == "application/pdf"
     assert "Bearer" not in str(got.headers)
     entry = AuditLogEntry.objects.get(
@@ -141,7 +143,8 @@ def test_claim_accepted_with_a_partial_refund(
     claim.refresh_from_db()
     assert claim.status == "CLAIM_ACCEPTED"
     entry = AuditLogEntry.objects.get(action="claim.decision")
-    assert entry.after["refund"] == "12.50 PLN" and entry.allegro_trace_id
+    assert entry.after["refund"] == "12.50 PLN"
+    assert entry.allegro_trace_id
 
 
 POLICY = {
@@ -172,13 +175,13 @@ def test_return_policy_created_edited_copied_and_deleted(
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = ReturnPolicy.objects.get(account=linked, name="Zwroty 30 dni")
     doc = api.get(f"/after-sales-service-conditions/return-policies/{policy.allegro_id}").json()
-    assert doc["withdrawalPeriod"] == "P30D" and doc["options"]["businessReturnAllowed"] is True
+    assert doc["withdrawalPeriod"] == "P30D"
+    assert doc["options"]["businessReturnAllowed"] is True
 
     edit = reverse("aftersales:policy", args=[policy.pk])
     bad = client.post(edit, {**POLICY, "address_post_code": "00950"})
-    assert (
-        bad.status_code == 422 and 'data-testid="error-address_post_code"' in bad.content.decode()
-    )
+    assert bad.status_code == 422
+    assert 'data-testid="error-address_post_code"' in bad.content.decode()
     assert client.post(edit, {**POLICY, "withdrawal_days": "21"}).status_code == 302
     doc = api.get(f"/after-sales-service-conditions/return-policies/{policy.allegro_id}").json()
     assert doc["withdrawalPeriod"] == "P21D"
@@ -215,7 +218,8 @@ def test_warranties_are_mirrored_and_listed(linked: Any, client_for: Callable[[A
     drive(linked, "warranties")
     assert Warranty.objects.filter(account=linked).exists()
     implied = ImpliedWarranty.objects.filter(account=linked).first()
-    assert implied is not None and implied.address
+    assert implied is not None
+    assert implied.address
     viewer = client_for(_staff("vera", Role.VIEWER, linked))
     page = viewer.get(reverse("aftersales:warranties")).content.decode()
     assert implied.name in page
@@ -241,7 +245,8 @@ def test_dispute_pages_matrix(
     assert dispute.subject not in client_for(bob).get(urls["list"]).content.decode()
     viewer = client_for(charlie)
     page = viewer.get(urls["detail"]).content.decode()
-    assert 'data-testid="reply-form"' not in page and 'data-testid="decision-form"' not in page
+    assert 'data-testid="reply-form"' not in page
+    assert 'data-testid="decision-form"' not in page
     assert viewer.get(urls["file"]).status_code == 404  # no such attachment, but readable
     reply = reverse("aftersales:dispute_reply", args=[dispute.pk])
     decide = reverse("aftersales:dispute_decide", args=[dispute.pk])
@@ -249,7 +254,8 @@ def test_dispute_pages_matrix(
     assert client_for(bob).post(reply, {"text": "x", "type": "REGULAR"}).status_code == 404
     operator = client_for(alice)  # alice operates ``account``
     page = operator.get(urls["detail"]).content.decode()
-    assert 'data-testid="reply-form"' in page and 'data-testid="decision-form"' not in page
+    assert 'data-testid="reply-form"' in page
+    assert 'data-testid="decision-form"' not in page
     data = {"decision": "REJECTED_OTHER", "message": "Nie", "currency": "PLN", "confirm": "on"}
     assert operator.post(decide, data).status_code == 403
     assert client_for(bob).post(decide, data).status_code == 404
@@ -286,7 +292,8 @@ def test_policy_pages_matrix(
     for who in (charlie, alice):  # viewer and operator read; only managers change
         staff = client_for(who)
         page = staff.get(detail).content.decode()
-        assert "Tylko moja" in page and 'data-testid="policy-save"' not in page
+        assert "Tylko moja" in page
+        assert 'data-testid="policy-save"' not in page
         assert staff.get(create).status_code == 403
         assert staff.post(create, POLICY).status_code == 403
         assert staff.post(detail, POLICY).status_code == 403
@@ -400,7 +407,8 @@ def test_dispute_forms_never_500(
 ) -> None:
     dispute = Dispute.objects.filter(account=linked, type="DISPUTE").first()
     claim = Dispute.objects.filter(account=linked, type="CLAIM").first()
-    assert dispute is not None and claim is not None
+    assert dispute is not None
+    assert claim is not None
     manager = _staff(f"m{UserFactory._meta.model.objects.count()}", Role.MANAGER, linked)
     client = client_for(manager)
     response = client.post(
