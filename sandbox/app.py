@@ -199,6 +199,9 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
                 response = auth_error_response(exc, media=route.error_media)
             except ApiError as exc:
                 response = errors_response(exc.errors, status=exc.status, media=route.error_media)
+            # A handler's 429 enforces a per-user limit the spec states only in prose: like the
+            # wrapper's own rate limiting, it is not held to the operation's declared statuses.
+            framework = response.status_code == 429
             if request_errors and response.status_code < 400:
                 err = error_item(
                     code="VALIDATION_ERROR",

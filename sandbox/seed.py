@@ -29,7 +29,7 @@ from sandbox.state import State, iso
 
 T = TypeVar("T")
 DAY = 86400.0
-HOOK_MODULES = ("sandbox.seed_aftersales",)
+HOOK_MODULES = ("sandbox.seed_aftersales", "sandbox.seed_returns")
 BATCH = 5000
 RECENT_DAYS = 30
 RECENT_SAMPLE = 300

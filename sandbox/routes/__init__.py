@@ -21,6 +21,10 @@ ROUTE_MODULES = (
     "sandbox.routes.ratings",
     "sandbox.routes.policies",
     "sandbox.routes.shipments",
+    "sandbox.routes.returns",
+    "sandbox.routes.refunds",
+    "sandbox.routes.messaging",
+    "sandbox.routes.billing",
 )
 
 
