@@ -32,6 +32,10 @@ SCOPES: tuple[str, ...] = (
     "allegro:api:shipments:write",  # delivery proposals, create/cancel shipments, pickups
     "allegro:api:disputes",  # post-purchase issues (disputes and claims)
     "allegro:api:ratings",  # ratings, answers, removal requests
+    "allegro:api:messaging",  # buyer messages: threads, read flags, answers, attachments
+    "allegro:api:billing:read",  # the fees Allegro charged (per order, per offer)
+    "allegro:api:payments:read",  # refunds made
+    "allegro:api:payments:write",  # refund a payment
 )
 
 ACCEPT_LANGUAGES: tuple[str, ...] = ("pl-PL", "en-US", "uk-UA", "sk-SK", "cs-CZ", "hu-HU")
