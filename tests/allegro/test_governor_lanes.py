@@ -83,7 +83,8 @@ def test_a_staff_request_is_sent_before_the_backfills_next_one(
     staff_results: list[tuple[float, float, list[str]]] = []
 
     def staff_action(account: str) -> None:
-        ticket, reasons, asked = new_ticket(), [], clock.now()
+        ticket, asked = new_ticket(), clock.now()
+        reasons: list[str] = []
         while True:
             lease, wait, reason = governor.try_acquire(
                 account, first=not reasons, lane=Lane.STAFF, ticket=ticket
