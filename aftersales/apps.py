@@ -16,6 +16,14 @@ class AftersalesConfig(AppConfig):
         register(Resource.RETURN_POLICIES, flows.return_policies_pass)
         register(Resource.WARRANTIES, flows.warranties_pass)
 
+        from aftersales import flows_returns
+
+        register(Resource.RETURNS, flows_returns.returns_pass)
+        register(Resource.REFUNDS, flows_returns.refunds_pass)
+        register(Resource.REFUND_CLAIMS, flows_returns.refund_claims_pass)
+        register(Resource.THREADS, flows_returns.threads_pass)
+        register(Resource.BILLING, flows_returns.billing_pass)
+
         from aftersales import policies
         from jobs.registry import JobKindSpec
         from jobs.registry import register as register_job

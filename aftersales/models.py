@@ -402,3 +402,344 @@ class ImpliedWarranty(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- customer returns, refunds, commission claims, buyer messages, billing (issue 14) ---------
+
+
+class CustomerReturn(models.Model):
+    """A buyer's return (``GET /order/customer-returns``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("return id"), max_length=64)
+    reference_number = models.CharField(_("reference number"), max_length=64, blank=True)
+    order_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    buyer_login = models.CharField(_("buyer login"), max_length=128, blank=True)
+    buyer_email = models.CharField(_("buyer e-mail"), max_length=254, blank=True)
+    marketplace_id = models.CharField(_("marketplace"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+    rejection_code = models.CharField(_("rejection"), max_length=32, blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("customer return")
+        verbose_name_plural = _("customer returns")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="customer_return_unique")
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="return_account_status"),
+            models.Index(fields=["account", "order_id"], name="return_account_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference_number or self.allegro_id
+
+
+class CustomerReturnItem(models.Model):
+    customer_return = models.ForeignKey(
+        CustomerReturn, on_delete=models.CASCADE, related_name="items", verbose_name=_("return")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=0)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    reason_type = models.CharField(_("reason"), max_length=64, blank=True)
+    reason_comment = models.TextField(_("buyer's comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("returned item")
+        verbose_name_plural = _("returned items")
+        ordering = ["customer_return_id", "position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerReturnParcel(models.Model):
+    customer_return = models.ForeignKey(
+        CustomerReturn, on_delete=models.CASCADE, related_name="parcels", verbose_name=_("return")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    waybill = models.CharField(_("waybill"), max_length=64, blank=True)
+    carrier_id = models.CharField(_("carrier"), max_length=64, blank=True)
+    transporting_waybill = models.CharField(_("transporting waybill"), max_length=64, blank=True)
+    transporting_carrier_id = models.CharField(_("transporting carrier"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("return parcel")
+        verbose_name_plural = _("return parcels")
+        ordering = ["customer_return_id", "position"]
+
+    def __str__(self) -> str:
+        return self.waybill
+
+
+class Refund(models.Model):
+    """A payment refund: created here (``command_id`` stored before it is sent) or mirrored
+    from ``GET /payments/refunds`` (then without a command id)."""
+
+    class Local(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent to Allegro")
+        FAILED = "failed", _("Refused by Allegro")
+        MIRRORED = "mirrored", _("From Allegro")
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("refund id"), max_length=64, blank=True)
+    command_id = models.CharField(_("command id"), max_length=64, blank=True)
+    local_state = models.CharField(
+        _("state here"), max_length=16, choices=Local.choices, default=Local.MIRRORED
+    )
+    order_id = models.CharField(_("checkout form id"), max_length=64)
+    payment_id = models.CharField(_("payment id"), max_length=64, blank=True)
+    customer_return = models.ForeignKey(
+        CustomerReturn,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("return"),
+    )
+    reason = models.CharField(_("reason"), max_length=32)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, null=True, blank=True)
+    delivery = models.DecimalField(
+        _("delivery"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    seller_comment = models.CharField(_("comment"), max_length=250, blank=True)
+    request = models.JSONField(_("request"), default=dict, blank=True)
+    error = models.TextField(_("Allegro's message"), blank=True)
+    error_field = models.CharField(_("field Allegro named"), max_length=128, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"), null=True, blank=True)
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "allegro_id"],
+                condition=~models.Q(allegro_id=""),
+                name="refund_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "command_id"],
+                condition=~models.Q(command_id=""),
+                name="refund_command_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "order_id"], name="refund_account_order")]
+
+    def __str__(self) -> str:
+        return self.allegro_id or self.command_id
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(
+        Refund, on_delete=models.CASCADE, related_name="lines", verbose_name=_("refund")
+    )
+    line_item_id = models.CharField(_("line item id"), max_length=64)
+    type = models.CharField(_("type"), max_length=16)  # QUANTITY | AMOUNT
+    quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
+
+    def __str__(self) -> str:
+        return self.line_item_id
+
+
+class RefundClaim(models.Model):
+    """A commission refund claim (``/order/refund-claims``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("claim id"), max_length=64)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    type = models.CharField(_("type"), max_length=16, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=0)
+    commission = models.DecimalField(
+        _("commission"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    buyer_id = models.CharField(_("buyer id"), max_length=64, blank=True)
+    line_item_id = models.CharField(_("line item id"), max_length=64, blank=True)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    bought_at = models.DateTimeField(_("bought at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("commission refund claim")
+        verbose_name_plural = _("commission refund claims")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="refund_claim_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.allegro_id
+
+
+class MessageThread(models.Model):
+    """A message-center thread with a buyer (``GET /messaging/threads``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("thread id"), max_length=64)
+    read = models.BooleanField(_("read"), default=True)
+    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    interlocutor_login = models.CharField(_("buyer login"), max_length=128, blank=True)
+    interlocutor_avatar = models.URLField(_("avatar"), max_length=500, blank=True)
+    order_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    messages_synced_to = models.CharField(_("messages read up to"), max_length=40, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("message thread")
+        verbose_name_plural = _("message threads")
+        ordering = ["read", "-last_message_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="message_thread_unique")
+        ]
+        indexes = [
+            models.Index(fields=["account", "read", "-last_message_at"], name="thread_unread"),
+            models.Index(fields=["account", "order_id"], name="thread_account_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.interlocutor_login or self.allegro_id
+
+
+class Message(models.Model):
+    """A message of a thread; one written here is ``sending`` until its job sent it."""
+
+    class Local(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Not sent")
+        MIRRORED = "mirrored", _("From Allegro")
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    thread = models.ForeignKey(
+        MessageThread,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("thread"),
+    )
+    allegro_id = models.CharField(_("message id"), max_length=64, blank=True)
+    local_state = models.CharField(
+        _("state here"), max_length=16, choices=Local.choices, default=Local.MIRRORED
+    )
+    status = models.CharField(_("status"), max_length=16, blank=True)
+    type = models.CharField(_("type"), max_length=16, blank=True)
+    created_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    author_login = models.CharField(_("author"), max_length=128, blank=True)
+    author_is_buyer = models.BooleanField(_("written by the buyer"), default=False)
+    text = models.TextField(_("text"), blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    order_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    recipient_login = models.CharField(_("recipient"), max_length=128, blank=True)
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    error = models.TextField(_("Allegro's message"), blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["thread_id", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "allegro_id"],
+                condition=~models.Q(allegro_id=""),
+                name="message_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class BillingEntry(models.Model):
+    """A fee or credit on the seller's Allegro account (``GET /billing/billing-entries``)."""
+
+    account = models.ForeignKey(
+        AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    allegro_id = models.CharField(_("entry id"), max_length=64)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    type_id = models.CharField(_("type"), max_length=16, blank=True)
+    type_name = models.CharField(_("type name"), max_length=255, blank=True)
+    offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
+    offer_name = models.CharField(_("offer"), max_length=255, blank=True)
+    order_id = models.CharField(_("checkout form id"), max_length=64, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    balance = models.DecimalField(
+        _("balance"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    tax_percentage = models.CharField(_("VAT"), max_length=16, blank=True)
+    synced_at = models.DateTimeField(_("last synchronised"))
+    raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("billing entry")
+        verbose_name_plural = _("billing entries")
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "allegro_id"], name="billing_entry_unique")
+        ]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at"], name="billing_account_occurred"),
+            models.Index(fields=["account", "order_id"], name="billing_account_order"),
+            models.Index(fields=["account", "type_id"], name="billing_account_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type_name} {self.amount}"

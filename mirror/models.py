@@ -20,6 +20,11 @@ class Resource(models.TextChoices):
     WARRANTIES = "warranties", _("Warranties")
     RECONCILIATION = "reconciliation", _("Order reconciliation")
     WAYBILL_BACKFILL = "waybill_backfill", _("Waybills of older orders")
+    RETURNS = "returns", _("Customer returns")
+    REFUNDS = "refunds", _("Refunds")
+    REFUND_CLAIMS = "refund_claims", _("Commission refund claims")
+    THREADS = "threads", _("Buyer messages")
+    BILLING = "billing", _("Billing")
 
 
 class SyncStatus(models.TextChoices):

@@ -30,6 +30,11 @@ ENTRIES = (
     Entry("mirror: return policies", Resource.RETURN_POLICIES, every_seconds=3600),
     Entry("mirror: warranties", Resource.WARRANTIES, every_seconds=3600),
     Entry("mirror: waybills of older orders", Resource.WAYBILL_BACKFILL, every_seconds=120),
+    Entry("mirror: customer returns", Resource.RETURNS, every_seconds=300),
+    Entry("mirror: refunds", Resource.REFUNDS, every_seconds=300),
+    Entry("mirror: commission refund claims", Resource.REFUND_CLAIMS, every_seconds=3600),
+    Entry("mirror: buyer messages", Resource.THREADS, every_seconds=60),
+    Entry("mirror: billing", Resource.BILLING, every_seconds=900),
     Entry("mirror: nightly reconciliation", Resource.RECONCILIATION, crontab=("15", "3")),
     # Staff jobs whose queued message was lost (broker flush, worker restart) are woken here.
     Entry("jobs: resume stalled jobs", "", every_seconds=60, task="jobs.tasks.jobs_resume"),

@@ -32,6 +32,11 @@ INITIAL_RESOURCES = (
     Resource.ISSUES,
     Resource.RETURN_POLICIES,
     Resource.WARRANTIES,
+    Resource.RETURNS,
+    Resource.REFUNDS,
+    Resource.REFUND_CLAIMS,
+    Resource.THREADS,
+    Resource.BILLING,
 )
 # Resources that write the same rows share one lock, so a pass never overwrites newer data
 # another pass wrote meanwhile.
@@ -49,6 +54,12 @@ LOCK_GROUP = {
     Resource.ISSUES: Resource.ISSUES,
     Resource.RETURN_POLICIES: Resource.RETURN_POLICIES,
     Resource.WARRANTIES: Resource.WARRANTIES,
+    # refunds finish returns: one lock for both
+    Resource.RETURNS: Resource.RETURNS,
+    Resource.REFUNDS: Resource.RETURNS,
+    Resource.REFUND_CLAIMS: Resource.REFUND_CLAIMS,
+    Resource.THREADS: Resource.THREADS,
+    Resource.BILLING: Resource.BILLING,
 }
 
 
