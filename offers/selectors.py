@@ -179,6 +179,17 @@ def offers_by_pks_for_user(*, user: AnyUser, pks: Sequence[int]) -> QuerySet[Off
     return Offer.objects.filter(account__in=accounts_visible_to(user=user), pk__in=list(pks))
 
 
+def offers_by_ean_for_user(
+    *, user: AnyUser, ean: str, accounts: Sequence[int] | None = None
+) -> QuerySet[Offer]:
+    """The offers with exactly this EAN on accounts the user may see (optionally only
+    ``accounts``, by id): the packing station finds an order by a scanned product."""
+    qs = Offer.objects.filter(account__in=accounts_visible_to(user=user), ean=ean.strip())
+    if accounts is not None:
+        qs = qs.filter(account_id__in=list(accounts))
+    return qs
+
+
 def offer_audit_trail(*, offer: Offer, limit: int = 50) -> list[AuditLogEntry]:
     return list(
         AuditLogEntry.objects.filter(account_id=offer.account_id, target=offer_target(offer))

@@ -65,9 +65,11 @@ class PickupForm(forms.Form):
 
 
 class ScanForm(forms.Form):
+    # empty is allowed: Enter on the empty field acts on the open order
     q = forms.CharField(
         label=_("Order id, buyer login or EAN"),
         max_length=64,
+        required=False,
         strip=True,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )

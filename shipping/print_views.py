@@ -4,10 +4,11 @@ dispatch protocols, pickups, cancelling a shipment and the packing station."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
-from django.apps import apps
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
@@ -16,7 +17,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import audit_log
@@ -28,6 +31,7 @@ from allegro.api import shipments as api
 from backoffice.htmx import HtmxHttpRequest
 from jobs.models import ItemStatus
 from jobs.selectors import job_get_for_user
+from offers.selectors import offers_by_ean_for_user
 from orders.models import Order, OrderLineItem
 from orders.selectors import id_prefix, order_ref
 from shipping import dispatch, labels
@@ -58,6 +62,16 @@ def _shipment(request: HtmxHttpRequest, pk: int) -> Shipment:
     return found[0]
 
 
+# A label or protocol is shown by the browser's PDF viewer (a plugin: ``object-src``) and the
+# packing station loads a label into a frame of its own page to print it.
+_PDF_POLICY = {"object-src": ["'self'"], "frame-ancestors": ["'self'"]}
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def _pdf_policy(view: _View) -> _View:
+    return cast(_View, csp_replace(_PDF_POLICY)(cast(Any, view)))
+
+
 def _inline(content: bytes, name: str, content_type: str = "application/pdf") -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{name}"'
@@ -66,6 +80,12 @@ def _inline(content: bytes, name: str, content_type: str = "application/pdf") ->
 
 
 def _back(request: HtmxHttpRequest) -> HttpResponseRedirect:
+    """Back where the action was asked from (the order page or the shipments list)."""
+    back = str(request.POST.get("back") or request.GET.get("back") or "")[:500]
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(back)
     return HttpResponseRedirect(f"{reverse('shipping:index')}?tab=shipments")
 
 
@@ -73,6 +93,8 @@ def _back(request: HtmxHttpRequest) -> HttpResponseRedirect:
 
 
 @require_GET
+@xframe_options_sameorigin
+@_pdf_policy
 def shipment_label(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One shipment's label, straight from Allegro, shown inline for printing."""
     shipment = _shipment(request, pk)
@@ -154,6 +176,8 @@ def labels_job(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 
 @require_GET
+@xframe_options_sameorigin
+@_pdf_policy
 def labels_file(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """The batch's file, inline (the browser's viewer prints it); kept for re-printing."""
     job = job_get_for_user(user=request.user, job_id=str(job_id))
@@ -174,6 +198,8 @@ def labels_file(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponseBase
 
 
 @require_POST
+@xframe_options_sameorigin
+@_pdf_policy
 def protocol(request: HtmxHttpRequest) -> HttpResponse:
     shipments = _shipments(request, selected_ids(request.POST.getlist("shipments")))
     if not shipments:
@@ -213,8 +239,10 @@ def pickup(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, describe_error(exc))
         return _back(request)
     by_key = {slot.key: slot for slot in slots}
-    form = PickupForm(request.POST if request.method == "POST" else None, slots=list(by_key))
-    if request.method == "POST" and form.is_valid():
+    # the shipments list and the order page post only the ticked shipments: the dates first
+    chosen = request.method == "POST" and "slot" in request.POST
+    form = PickupForm(request.POST if chosen else None, slots=list(by_key))
+    if chosen and form.is_valid():
         job = dispatch.pickup_create_start(
             user=request.user, shipments=shipments, slot=by_key[form.cleaned_data["slot"]]
         )
@@ -258,7 +286,7 @@ def _writable_accounts(request: HtmxHttpRequest) -> list[Any]:
     ]
 
 
-def pack_find(*, accounts: list[Any], text: str) -> tuple[Order | None, int]:
+def pack_find(*, user: Any, accounts: list[Any], text: str) -> tuple[Order | None, int]:
     """The one order to ship that ``text`` names: an order id (any unique prefix), a buyer
     login or an offer's EAN; with the number of matches (0, 1, or more)."""
     text = text.strip()
@@ -278,12 +306,10 @@ def pack_find(*, accounts: list[Any], text: str) -> tuple[Order | None, int]:
     else:
         candidates = to_ship.filter(buyer_login__iexact=text)
     if not candidates.exists() and text.isdigit():
-        # the offer model belongs to the offers app: looked up by name, never imported
-        offer_model = apps.get_model("offers", "Offer")
         offer_ids = list(
-            offer_model.objects.filter(account__in=accounts, ean=text).values_list(
-                "allegro_id", flat=True
-            )[:50]
+            offers_by_ean_for_user(
+                user=user, ean=text, accounts=[a.pk for a in accounts]
+            ).values_list("allegro_id", flat=True)[:50]
         )
         candidates = to_ship.filter(
             pk__in=OrderLineItem.objects.filter(
@@ -300,30 +326,31 @@ def pack(request: HtmxHttpRequest) -> HttpResponse:
     if not accounts:
         raise PermissionDenied
     form = ScanForm(request.GET or None)
+    text = str(form.cleaned_data.get("q") or "") if form.is_bound and form.is_valid() else ""
     order: Order | None = None
     matches = 0
-    if form.is_bound and form.is_valid():
-        order, matches = pack_find(accounts=accounts, text=form.cleaned_data["q"])
+    if text:
+        order, matches = pack_find(user=request.user, accounts=accounts, text=text)
     elif request.GET.get("order"):
         pks = selected_ids([request.GET["order"]])
         order = (
             Order.objects.filter(pk__in=pks, account__in=accounts).select_related("account").first()
         )
     context: dict[str, Any] = {"form": ScanForm(), "order": order, "matches": matches}
-    context["searched"] = form.is_bound
+    context["searched"] = bool(text) or (form.is_bound and not form.is_valid())
     if order is not None:
         shipment = (
             Shipment.objects.filter(order=order, status__in=LIVE_STATUSES)
             .prefetch_related("packages")
             .first()
         )
-        job_id = request.GET.get("job") or ""
         job = None
-        if job_id:
+        if request.GET.get("job"):
             try:
-                job = job_get_for_user(user=request.user, job_id=job_id)
-            except (Http404, ValueError):
+                job = job_get_for_user(user=request.user, job_id=request.GET["job"])
+            except Http404:
                 job = None
+        created = shipment is not None and shipment.status == ShipmentStatus.CREATED
         context.update(
             {
                 "ref": order_ref(order.allegro_id),
@@ -331,6 +358,14 @@ def pack(request: HtmxHttpRequest) -> HttpResponse:
                 "shipment": shipment,
                 "job": job,
                 "job_item": job.items.first() if job is not None else None,
+                # the label prints itself once: when the station's Enter created the shipment
+                # (its label not printed yet), or when Enter asks for it again
+                "print_label": created
+                and shipment is not None
+                and (
+                    request.GET.get("print") == "1"
+                    or (job is not None and shipment.label_printed_at is None)
+                ),
             }
         )
     template = "shipping/pack.html#result" if request.htmx else "shipping/pack.html"
@@ -340,8 +375,8 @@ def pack(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def pack_action(request: HtmxHttpRequest) -> HttpResponse:
     """The station's one field: a scan opens an order; Enter on the empty field creates the
-    open order's shipment (its delivery method's default package), and once it exists, opens
-    its label for printing."""
+    open order's shipment (its delivery method's default package) whose label then prints by
+    itself; Enter again prints the label once more."""
     accounts = _writable_accounts(request)
     if not accounts:
         raise PermissionDenied
@@ -359,6 +394,6 @@ def pack_action(request: HtmxHttpRequest) -> HttpResponse:
         assert job.kind == CREATE_KIND
         return HttpResponseRedirect(f"{station}?{urlencode({'order': order.pk, 'job': job.pk})}")
     if shipment.status == ShipmentStatus.CREATED:
-        return HttpResponseRedirect(reverse("shipping:label", args=[shipment.pk]))
+        return HttpResponseRedirect(f"{station}?{urlencode({'order': order.pk, 'print': '1'})}")
     job_id = request.POST.get("job") or ""
     return HttpResponseRedirect(f"{station}?{urlencode({'order': order.pk, 'job': job_id})}")

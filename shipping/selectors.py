@@ -192,6 +192,7 @@ def shipment_carriers(*, accounts: Accounts) -> list[str]:
 def order_shipments(*, order: Order) -> list[Shipment]:
     return list(
         Shipment.objects.filter(order=order)
+        .select_related("pickup")
         .prefetch_related(
             Prefetch("packages", queryset=ShipmentPackage.objects.order_by("position"))
         )

@@ -30,6 +30,7 @@ from shipping.forms import (
     field_of_path,
 )
 from shipping.models import ShipmentStatus
+from shipping.print_forms import LabelsForm
 from shipping.services import (
     CREATE_KIND,
     PackageInput,
@@ -112,12 +113,16 @@ def _shipments_context(request: HtmxHttpRequest, params: QueryDict) -> dict[str,
     )
     qs = selectors.shipments_list(query=query)
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(params.get("page"))
+    writable = _writable(accounts)
     return {
         "tab": "shipments",
         "form": form,
         "options": filter_options(form),
         "page": page,
         "filters_qs": filter_querystring(params, ShipmentFilterForm.field_order),
+        "can_operate": bool(writable),
+        "writable_accounts": writable,
+        "labels_form": LabelsForm(),
     }
 
 
@@ -141,18 +146,14 @@ def _order_context(request: HtmxHttpRequest, order: Order) -> dict[str, Any]:
     shipments = selectors.order_shipments(order=order)
     live = [s for s in shipments if s.status in (ShipmentStatus.CREATING, ShipmentStatus.CREATED)]
     job = selectors.order_active_job(order=order, kind=CREATE_KIND)
+    writable = role >= Role.OPERATOR and order.account.status != AccountStatus.UNLINKED
     return {
         "order": order,
         "shipments": shipments,
         "job": job,
         "swa": selectors.is_swa(order),
-        "can_create": (
-            role >= Role.OPERATOR
-            and order.account.status != AccountStatus.UNLINKED
-            and selectors.is_swa(order)
-            and not live
-            and job is None
-        ),
+        "can_create": writable and selectors.is_swa(order) and not live and job is None,
+        "can_operate": writable,  # print, protocol, pickup, cancel
     }
 
 
