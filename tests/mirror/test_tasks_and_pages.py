@@ -31,6 +31,7 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
         "ratings": 300,
         "issues": 300,
         "return_policies": 3600,
+        "warranties": 3600,
     }
     nightly = tasks["mirror: nightly reconciliation"]
     assert (nightly.crontab.minute, nightly.crontab.hour) == ("15", "3")
