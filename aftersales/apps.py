@@ -33,3 +33,18 @@ class AftersalesConfig(AppConfig):
                 kind=policies.COPY_KIND, label=policies.COPY_LABEL, run=policies.policy_copy_step
             )
         )
+
+        from aftersales import messaging, refunds
+
+        register_job(
+            JobKindSpec(
+                kind=refunds.REFUND_KIND, label=refunds.REFUND_LABEL, run=refunds.refund_step
+            )
+        )
+        register_job(
+            JobKindSpec(
+                kind=messaging.SEND_KIND,
+                label=messaging.SEND_LABEL,
+                run=messaging.message_send_step,
+            )
+        )
