@@ -1,0 +1,99 @@
+"""The mirror equals the simulator's returns, refunds, threads (and messages) and billing
+entries after an initial and an incremental sync, with 5xx, 429 and dropped connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.aftersales.returns_equality import diff_after_sales, explain
+from tests.mirror.conftest import drive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RESOURCES = ("returns", "refunds", "refund_claims", "threads", "billing")
+FAULTS = {
+    "seed": 11,
+    "error_rate": 0.10,
+    "error_statuses": [500, 502, 503, 504],
+    "drop_rate": 0.03,
+    "user_bucket": {"enabled": True, "rate": 25.0, "capacity": 3},
+}
+
+
+@pytest.fixture
+def linked(link_account: Any) -> Any:
+    from tests.plugins.allegro_accounts import SELLER_LOGIN
+
+    return link_account(SELLER_LOGIN)
+
+
+def activity(sim: Any, account: Any) -> None:
+    """Allegro's side, without faults: a return starts and travels, a buyer writes twice, a
+    refund is made and another order is charged."""
+    import httpx
+
+    seller = account.allegro_user_id
+    sim.control("DELETE", "/faults")
+    started = sim.control("POST", f"/sellers/{seller}/customer-returns", {})
+    sim.control("POST", f"/customer-returns/{started['id']}/parcel", {"status": "DELIVERED"})
+    sim.control("POST", f"/sellers/{seller}/messages", {"orderId": started["orderId"]})
+    form = sim.control("POST", f"/sellers/{seller}/purchases", {"pay": True})
+    sim.control("POST", f"/sellers/{seller}/messages", {"orderId": form["id"], "text": "Hej"})
+    sim.control("POST", f"/orders/{form['id']}/fees")
+    token = sim.token(seller)
+    order = httpx.get(
+        f"{sim.url}/order/checkout-forms/{started['orderId']}",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.allegro.public.v1+json",
+        },
+    ).json()
+    li = order["lineItems"][0]
+    made = httpx.post(
+        f"{sim.url}/payments/refunds",
+        json={
+            "payment": {"id": order["payment"]["id"]},
+            "order": {"id": order["id"]},
+            "commandId": f"activity-{started['id']}",
+            "reason": "REFUND",
+            "lineItems": [{"id": li["id"], "type": "QUANTITY", "quantity": 1}],
+        },
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.allegro.public.v1+json",
+            "Content-Type": "application/vnd.allegro.public.v1+json",
+        },
+    )
+    assert made.status_code == 200, made.text
+    sim.control("PUT", "/faults", FAULTS)
+
+
+def test_faulty_initial_and_incremental_sync_end_equal(
+    linked: Any, sim: Any, settings: Any
+) -> None:
+    settings.MIRROR_THREADS_FULL_PASS_SECONDS = 10**6
+    settings.MIRROR_REFUNDS_FULL_PASS_SECONDS = 10**6
+    sim.control("DELETE", "/stats")
+    sim.control("PUT", "/faults", FAULTS)
+    for resource in RESOURCES:
+        drive(linked, resource)
+    sim.control("DELETE", "/faults")
+    initial = diff_after_sales(account=linked, sim=sim)
+    assert all(d.clean for d in initial.values()), explain(initial)
+
+    sim.control("PUT", "/faults", FAULTS)
+    activity(sim, linked)
+    for resource in RESOURCES:
+        drive(linked, resource)
+    stats = sim.control("GET", "/stats")
+    sim.control("DELETE", "/faults")
+    statuses = stats["statuses"]
+    assert sum(int(n) for s, n in statuses.items() if s.startswith("5")) > 0, statuses
+    after = diff_after_sales(account=linked, sim=sim)
+    assert all(d.clean for d in after.values()), explain(after)
+    from aftersales.models import CustomerReturn, MessageThread
+
+    assert CustomerReturn.objects.filter(account=linked, status="FINISHED").exists()
+    assert MessageThread.objects.filter(account=linked, read=False).count() >= 4
