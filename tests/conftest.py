@@ -212,7 +212,9 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 def is_local_url(url: str) -> bool:
     parts = urlsplit(url)
-    if parts.scheme in {"data", "blob", "about"}:
+    # chrome:// and chrome-extension:// are the browser's own pages (its PDF viewer shows an
+    # inline label or protocol), never the network
+    if parts.scheme in {"data", "blob", "about", "chrome", "chrome-extension"}:
         return True
     return parts.hostname in LOCAL_HOSTS
 
