@@ -32,6 +32,11 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
         "issues": 300,
         "return_policies": 3600,
         "warranties": 3600,
+        "returns": 300,
+        "refunds": 300,
+        "refund_claims": 3600,
+        "threads": 60,
+        "billing": 900,
     }
     nightly = tasks["mirror: nightly reconciliation"]
     assert (nightly.crontab.minute, nightly.crontab.hour) == ("15", "3")
