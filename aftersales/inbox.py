@@ -266,6 +266,17 @@ def order_url(*, account_id: int, checkout_form_id: str) -> str:
     return f"{reverse('orders:index')}?{query}"
 
 
+def order_shipments_url(*, account_id: int, checkout_form_id: str) -> str:
+    """The shipments of an Allegro checkout form, by URL only (after-sales never imports
+    shipping): the shipping list's shipments tab searched for the order id within the account."""
+    if not checkout_form_id:
+        return ""
+    from urllib.parse import urlencode
+
+    query = urlencode({"tab": "shipments", "q": checkout_form_id, "account": account_id})
+    return f"{reverse('shipping:index')}?{query}"
+
+
 def dispute_url(dispute: Dispute) -> str:
     """The dispute's page (built by the disputes pages); the order until it exists."""
     try:

@@ -62,6 +62,7 @@ YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
 class ShipmentFilterForm(ListFilterForm):
     field_order = [
         "tab",
+        "q",
         "account",
         "carrier",
         "created_from",

@@ -3,6 +3,7 @@ method and no live shipment, by dispatch deadline), the shipments list, an order
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -143,6 +144,7 @@ class ShipmentQuery:
     protocol: str = ""  # "", "yes", "no"
     pickup: str = ""  # "", "yes", "no"
     cancelled: str = ""  # "" (not cancelled), "only", "all"
+    q: str = ""  # the order's checkout form id or a waybill (exact)
 
 
 def shipments_list(*, query: ShipmentQuery) -> QuerySet[Shipment]:
@@ -155,6 +157,13 @@ def shipments_list(*, query: ShipmentQuery) -> QuerySet[Shipment]:
         qs = qs.exclude(status=ShipmentStatus.CANCELLED)
     if query.carrier:
         qs = qs.filter(carrier=query.carrier)
+    text = query.q.strip()
+    if text:
+        by_waybill = Q(pk__in=ShipmentPackage.objects.filter(waybill=text).values("shipment_id"))
+        try:
+            qs = qs.filter(Q(order__allegro_id=uuid.UUID(text)) | by_waybill)
+        except ValueError:
+            qs = qs.filter(by_waybill)
     if query.created_from:
         start = timezone.make_aware(datetime.combine(query.created_from, time.min))
         qs = qs.filter(created_at__gte=start)

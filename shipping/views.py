@@ -110,6 +110,7 @@ def _shipments_context(request: HtmxHttpRequest, params: QueryDict) -> dict[str,
         protocol=data.get("protocol") or "",
         pickup=data.get("pickup") or "",
         cancelled=data.get("cancelled") or "",
+        q=data.get("q") or "",
     )
     qs = selectors.shipments_list(query=query)
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(params.get("page"))

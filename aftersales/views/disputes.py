@@ -37,7 +37,7 @@ from aftersales.forms_disputes import (
     DisputeFilterForm,
     ReplyForm,
 )
-from aftersales.inbox import order_url
+from aftersales.inbox import order_shipments_url, order_url
 from aftersales.models import Dispute
 from allegro import errors
 from allegro.api.issues import ATTACHMENT_TYPES
@@ -106,6 +106,9 @@ def _detail(
         "dispute": dispute,
         "chat": dispute_messages(dispute=dispute),
         "order_url": order_url(
+            account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id
+        ),
+        "shipments_url": order_shipments_url(
             account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id
         ),
         "chat_active": dispute_chat_active(dispute=dispute),
