@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +43,6 @@ from jobs.registry import FINISHED, Step
 from jobs.services import (
     ItemSpec,
     job_create,
-    job_item_update,
     job_items_audit_once,
     job_progress_refresh,
 )
@@ -237,10 +237,7 @@ def _fetch(job: Job, client: Any, account: AllegroAccount, batch: list[JobItem])
     finally:
         STATS.allegro_seconds += time.perf_counter() - started
     if not doc.available:
-        for item in batch:
-            job_item_update(
-                item=item, status=ItemStatus.FAILED, message=_("Allegro has no label for it.")
-            )
+        _fail(batch, _("Allegro has no label for it."), doc.trace_id or "")
         return
     name = f"part-{batch[0].position:05d}.{fmt.lower()}"
     _write_atomic(_part_dir(job) / name, doc.content)
@@ -274,27 +271,48 @@ def _fetch(job: Job, client: Any, account: AllegroAccount, batch: list[JobItem])
             mapping, report = _page_waybills(reader, batch, waybills), []
     else:
         mapping, report = {item.pk: [] for item in batch}, []
+    now = timezone.now()
+    trace_id = (doc.trace_id or "")[:128]
+    outcomes: dict[str, list[int]] = {ItemStatus.SUCCESS: [], ItemStatus.FAILED: []}
     for index, item in enumerate(batch):
         pages = mapping.get(item.pk, [])
-        status = ItemStatus.SUCCESS if pages or fmt != LabelFormat.PDF else ItemStatus.FAILED
-        data = {**item.data, "part": name, "pages": pages}
+        found = bool(pages) or fmt != LabelFormat.PDF
+        outcomes[ItemStatus.SUCCESS if found else ItemStatus.FAILED].append(item.pk)
+        item.data = {**item.data, "part": name, "pages": pages}
         if index == len(batch) - 1:
-            data["report"] = report
-        job_item_update(
-            item=item,
-            status=status,
-            data=data,
-            trace_id=(doc.trace_id or "")[:128],
-            message="" if status == ItemStatus.SUCCESS else _("Allegro has no label for it."),
+            item.data["report"] = report
+    # The batch's outcomes in three statements (each item's pages, then the status of the
+    # found and of the missing ones) together with the audit entry: a run killed here finds
+    # the part on disk and either all of these items done or none.
+    with transaction.atomic():
+        JobItem.objects.bulk_update(batch, ["data"], batch_size=LABEL_BATCH)
+        for status, pks in outcomes.items():
+            if pks:
+                missing = status == ItemStatus.FAILED
+                JobItem.objects.filter(pk__in=pks).update(
+                    status=status,
+                    trace_id=trace_id,
+                    message=_("Allegro has no label for it.") if missing else "",
+                    updated_at=now,
+                )
+        job_items_audit_once(
+            items=batch,
+            actor=job.actor,
+            action="shipment.labels_printed",
+            target=f"job:{job.pk}",
+            before=None,
+            after={"shipments": shipment_ids, "format": fmt},
+            trace_id=doc.trace_id or None,
         )
-    job_items_audit_once(
-        items=batch,
-        actor=job.actor,
-        action="shipment.labels_printed",
-        target=f"job:{job.pk}",
-        before=None,
-        after={"shipments": shipment_ids, "format": fmt},
-        trace_id=doc.trace_id or None,
+
+
+def _fail(batch: list[JobItem], message: str, trace_id: str) -> None:
+    """The same failure for every item of a label request, in one statement."""
+    JobItem.objects.filter(pk__in=[item.pk for item in batch]).update(
+        status=ItemStatus.FAILED,
+        message=message[:2000],
+        trace_id=trace_id[:128],
+        updated_at=timezone.now(),
     )
 
 
@@ -353,13 +371,7 @@ def labels_step(job: Job) -> Step:
             message = " ".join(e.user_message or e.message or e.code for e in exc.errors) or str(
                 exc
             )
-            for item in batch:
-                job_item_update(
-                    item=item,
-                    status=ItemStatus.FAILED,
-                    message=message[:2000],
-                    trace_id=(exc.trace_id or "")[:128],
-                )
+            _fail(batch, message, exc.trace_id or "")
     labels_build(job=job)
     job_progress_refresh(job=job)
     return FINISHED
