@@ -1,6 +1,7 @@
 from django.urls import path
 
-from aftersales.views import disputes, inbox, policies, ratings, replies
+from aftersales.views import billing, disputes, inbox, policies, ratings, replies, returns
+from aftersales.views import messages as buyer_messages
 
 app_name = "aftersales"
 
@@ -39,4 +40,19 @@ urlpatterns = [
     path("policies/<int:pk>/delete/", policies.delete, name="policy_delete"),
     path("policies/<int:pk>/copy/", policies.copy, name="policy_copy"),
     path("warranties/", policies.warranties, name="warranties"),
+    # customer returns and refunds
+    path("returns/", returns.index, name="returns"),
+    path("returns/<int:pk>/", returns.detail, name="return"),
+    path("returns/<int:pk>/reject/", returns.reject, name="return_reject"),
+    path("refunds/<int:account_id>/<str:order_id>/", returns.refund, name="refund"),
+    path("refunds/<int:account_id>/<str:order_id>/claim/", returns.claim, name="refund_claim"),
+    path("refunds/<int:pk>/", returns.refund_status, name="refund_status"),
+    # buyer messages
+    path("messages/", buyer_messages.index, name="messages"),
+    path("messages/new/", buyer_messages.new, name="message_new"),
+    path("messages/<int:pk>/", buyer_messages.thread, name="thread"),
+    path("messages/<int:pk>/reply/", buyer_messages.reply, name="thread_reply"),
+    # billing
+    path("billing/", billing.index, name="billing"),
+    path("billing/order/<int:account_id>/<str:order_id>/", billing.order_fees, name="order_fees"),
 ]
