@@ -16,7 +16,9 @@ from ui.paging import Accounts, account_filter
 def billing_entries_of(
     *, accounts: Accounts, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[BillingEntry]:
-    entries = BillingEntry.objects.filter(account_filter(accounts)).select_related("account")
+    entries = BillingEntry.objects.filter(account__in=account_filter(accounts)).select_related(
+        "account"
+    )
     if since is not None:
         entries = entries.filter(occurred_at__gte=since)
     if until is not None:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def customer_returns_of(*, accounts: Accounts) -> QuerySet[CustomerReturn]:
-    return CustomerReturn.objects.filter(account_filter(accounts)).select_related("account")
+    return CustomerReturn.objects.filter(account__in=account_filter(accounts)).select_related(
+        "account"
+    )
 
 
 def customer_returns_waiting_for_refund(*, accounts: Accounts) -> QuerySet[CustomerReturn]:

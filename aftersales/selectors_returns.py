@@ -50,7 +50,9 @@ def customer_returns_matching(
     *, accounts: Accounts, query: ReturnQuery
 ) -> QuerySet[CustomerReturn]:
     """Returns across the accounts in view, newest first, with items and parcels prefetched."""
-    qs = CustomerReturn.objects.filter(account_filter(accounts)).select_related("account")
+    qs = CustomerReturn.objects.filter(account__in=account_filter(accounts)).select_related(
+        "account"
+    )
     if query.account_ids:
         qs = qs.filter(account_id__in=query.account_ids)
     if query.statuses:
@@ -86,7 +88,9 @@ def threads_matching(
     *, accounts: Accounts, account_ids: tuple[int, ...] = (), unread: bool = False, q: str = ""
 ) -> QuerySet[MessageThread]:
     """Buyer threads across the accounts in view: unread first, then the newest message."""
-    qs = MessageThread.objects.filter(account_filter(accounts)).select_related("account")
+    qs = MessageThread.objects.filter(account__in=account_filter(accounts)).select_related(
+        "account"
+    )
     if account_ids:
         qs = qs.filter(account_id__in=account_ids)
     if unread:

@@ -59,7 +59,8 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     logins = {a.pk: a.login for a in accounts}
     for row in rows:
         row["account"] = logins.get(row["account_id"], "")
-    page = CappedPaginator(entries.order_by("-occurred_at", "-pk"), form.page_size()).get_page(
+    ordered = entries.order_by("-occurred_at", "-pk")
+    page = CappedPaginator(ordered, form.page_size(), count_qs=ordered).get_page(
         request.GET.get("page")
     )
     context = {
