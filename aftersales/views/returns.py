@@ -276,6 +276,10 @@ def refund(request: HtmxHttpRequest, account_id: int, order_id: str) -> HttpResp
     account = _manager_account(request, account_id)
     order_id = _order_id(order_id)
     if request.method == "POST":
+        command = str(request.POST.get("command_id", ""))[:64]
+        existing = Refund.objects.filter(account=account, command_id=command).first()
+        if command and existing is not None:  # a double click: the refund the first one made
+            return HttpResponseRedirect(reverse("aftersales:refund_status", args=[existing.pk]))
         return _refund_page(request, account, order_id, post=request.POST)
     return _refund_page(request, account, order_id)
 
