@@ -82,7 +82,7 @@ def start_workers(sim: Any, redis_client: Any) -> Iterator[Callable[[int], list[
 def test_worker_processes_share_budget_locks_and_cursors(
     sim: Any, link_account: Callable[..., Any], start_workers: Callable[[int], list[Any]]
 ) -> None:
-    from mirror.models import SyncRun, SyncState, SyncStatus
+    from mirror.models import Resource, SyncRun, SyncState, SyncStatus
     from mirror.services import LOCK_GROUP, sync_start_initial
     from mirror.tasks import sync_all
     from orders.models import WAYBILLS_UNREAD, Order
@@ -127,7 +127,9 @@ def test_worker_processes_share_budget_locks_and_cursors(
     # The locks held across processes: runs of one (account, lock group) never overlapped.
     runs: dict[tuple[int, str], list[tuple[Any, Any]]] = defaultdict(list)
     for run in SyncRun.objects.filter(account__in=accounts, finished_at__isnull=False):
-        runs[(run.account_id, LOCK_GROUP[run.resource])].append((run.started_at, run.finished_at))
+        runs[(run.account_id, LOCK_GROUP[Resource(run.resource)])].append(
+            (run.started_at, run.finished_at)
+        )
     assert sum(len(v) for v in runs.values()) > 2 * len(LOCK_GROUP)  # many slices ran
     for key, spans in runs.items():
         spans.sort()
