@@ -16,8 +16,12 @@ def selected_ids(values: list[str]) -> list[int]:
     out: list[int] = []
     for value in values[: MAX_SELECTED * 2]:
         text = str(value).strip()
-        if text.isdigit() and 0 < int(text) <= MAX_ID and int(text) not in out:
-            out.append(int(text))
+        # ASCII digits, at most 19 of them, before int(): a huge number is refused unconverted
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            continue
+        number = int(text)
+        if 0 < number <= MAX_ID and number not in out:
+            out.append(number)
     return out[:MAX_SELECTED]
 
 
