@@ -57,12 +57,14 @@ from offers.services import (
     offer_edit_pending,
     offer_set_publication,
 )
-from ui.forms import is_db_id
-from ui.listing import filter_options, filter_querystring
-from ui.paging import CappedPaginator
+from ui.listing import (
+    ListPage,
+    list_template,
+    selected_ids,
+    unlinked_accounts,
+    writable_account_ids,
+)
 
-# The filter form's fields: what the pager and sort links carry over.
-FILTER_KEYS = OfferFilterForm.field_order
 # Offers named on the bulk "end" confirmation (the rest are counted).
 BULK_CONFIRM_SHOWN = 50
 
@@ -74,35 +76,27 @@ def _list_context(
     errors, its action and value, and the offers it had ticked still ticked."""
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
-    form = OfferFilterForm(params or None, accounts=accounts)
-    query = form.query()
-    rows, count_qs = offers_page_source(user=request.user, query=query, scope=scope)
-    paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
-    page = paginator.get_page(params.get("page"))
-    writable = [
-        a.pk
-        for a in accounts
-        if (a.viewer_role or 0) >= Role.MANAGER and a.status != AccountStatus.UNLINKED
-    ]
+    listing = ListPage(
+        htmx=bool(request.htmx),
+        params=params,
+        form=OfferFilterForm(params or None, accounts=accounts),
+        source=lambda query: offers_page_source(user=request.user, query=query, scope=scope),
+    )
+    writable = writable_account_ids(accounts, role=Role.MANAGER)
     bulk_data = request.POST if bulk_form is not None else QueryDict()
     return {
-        "form": form,
-        "options": filter_options(form) if not request.htmx else {},
-        "page": page,
+        **listing.context(),
         "detail_prefix": reverse("offers:index"),
         "accounts": accounts,
-        "filters_qs": filter_querystring(params, FILTER_KEYS),
-        "filters_qs_sortless": filter_querystring(params, FILTER_KEYS, sort=None),
-        "sort": query.sort,
         "can_bulk": bool(writable),
         "writable_accounts": writable,
-        "unlinked_accounts": [a for a in accounts if a.status == AccountStatus.UNLINKED],
+        "unlinked_accounts": unlinked_accounts(accounts),
         "bulk_actions": BULK_ACTIONS,
         "bulk_form": bulk_form,
         "bulk_action": bulk_data.get("action", ""),
         "bulk_value": bulk_data.get("value", ""),
         "bulk_all": bool(bulk_data.get("all_matching")),
-        "selected": {int(v) for v in bulk_data.getlist("offers") if is_db_id(v)},
+        "selected": selected_ids(bulk_data, "offers"),
     }
 
 
@@ -110,8 +104,7 @@ def _list_context(
 def index(request: HtmxHttpRequest) -> HttpResponse:
     """The offers list: filters and page live in the query string."""
     context = _list_context(request, request.GET)
-    template = "offers/list.html#rows" if request.htmx else "offers/list.html"
-    return render(request, template, context)
+    return render(request, list_template("offers/list.html", htmx=bool(request.htmx)), context)
 
 
 def _detail_context(request: HtmxHttpRequest, offer: Offer, **extra: Any) -> dict[str, Any]:

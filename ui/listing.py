@@ -1,17 +1,26 @@
-"""What the offer and order lists share: the filter form's common fields (search, account,
-page size), the filter bar's options and the query string that keeps filters in links."""
+"""What the staff lists share: the filter form's common fields (search, account, page size), the
+filter bar's options, the query string that keeps filters in links, and :class:`ListPage`, the
+filter form → query → page source → capped paginator → template context pipeline.
+
+A list page's template extends ``ui/list.html`` and includes the kit's partials
+(``ui/_filters.html``, ``ui/_bulkbar.html``, ``ui/_filter_state.html``, ``ui/_sort.html``,
+``ui/_pager.html``); HTMX requests render only its ``rows`` partial (:func:`list_template`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AllegroAccount
+from accounts.models import AccountStatus, AllegroAccount
+from ui.forms import is_db_id
+from ui.paging import CappedPaginator
 
 DEFAULT_PAGE_SIZE = 50
 # Allegro's marketplaces, for a list's marketplace filter ("" = any).
@@ -55,6 +64,10 @@ class ListFilterForm(forms.Form):
         assert isinstance(per_page, forms.TypedChoiceField)
         per_page.choices = [(n, str(n)) for n in self.page_sizes]
 
+    def query(self) -> Any:
+        """The selector's query (with at least a ``sort``) built from the valid fields."""
+        raise NotImplementedError
+
     def valid_data(self) -> dict[str, Any]:
         """The cleaned values of the fields that did validate."""
         if self.is_valid():
@@ -96,3 +109,65 @@ def filter_options(form: forms.Form) -> dict[str, list[tuple[str, str, bool]]]:
         choices: list[tuple[Any, Any]] = list(field.choices)  # type: ignore[arg-type]
         options[name] = [(str(k), str(label), str(k) in chosen) for k, label in choices]
     return options
+
+
+# --- a list page -----------------------------------------------------------------------------
+# ``(rows to page through, queryset to count)`` for a query: a domain's ``*_page_source``.
+PageSource = Callable[[Any], tuple[Any, QuerySet[Any]]]
+
+
+class ListPage:
+    """One page of a staff list: ``form``'s query handed to ``source``, paged with a
+    :class:`~ui.paging.CappedPaginator` at the ``page`` named in ``params``.
+
+    :meth:`context` is what every list template reads: the form and its bar's ``options``
+    (left out for HTMX, which swaps only the rows), the ``page``, the query strings the pager
+    (``filters_qs``) and the sort links (``filters_qs_sortless``) carry, and the ``sort``.
+    """
+
+    def __init__(
+        self, *, htmx: bool, params: QueryDict, form: ListFilterForm, source: PageSource
+    ) -> None:
+        self.htmx = htmx
+        self.params = params
+        self.form = form
+        self.query = form.query()
+        rows, count_qs = source(self.query)
+        paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
+        self.page = paginator.get_page(params.get("page"))
+
+    def context(self) -> dict[str, Any]:
+        keys = list(self.form.field_order or ())
+        return {
+            "form": self.form,
+            "options": filter_options(self.form) if not self.htmx else {},
+            "page": self.page,
+            "filters_qs": filter_querystring(self.params, keys),
+            "filters_qs_sortless": filter_querystring(self.params, keys, sort=None),
+            "sort": self.query.sort,
+        }
+
+
+def list_template(template: str, *, htmx: bool) -> str:
+    """The list's template, or only its ``rows`` partial for an HTMX request."""
+    return f"{template}#rows" if htmx else template
+
+
+def selected_ids(data: QueryDict, name: str) -> set[int]:
+    """The ticked rows' primary keys in ``data`` (a refused bulk form); anything else dropped."""
+    return {int(v) for v in data.getlist(name) if is_db_id(v)}
+
+
+def writable_account_ids(accounts: Iterable[AllegroAccount], *, role: int) -> list[int]:
+    """The accounts (annotated with ``viewer_role``) whose rows the user may tick for a bulk
+    action needing ``role``: granted at least that role and still linked."""
+    return [
+        a.pk
+        for a in accounts
+        if (getattr(a, "viewer_role", None) or 0) >= role and a.status != AccountStatus.UNLINKED
+    ]
+
+
+def unlinked_accounts(accounts: Iterable[AllegroAccount]) -> list[AllegroAccount]:
+    """The accounts shown read-only (the banner above a list)."""
+    return [a for a in accounts if a.status == AccountStatus.UNLINKED]
