@@ -199,6 +199,13 @@ PICKUP_POINTS = (
     ("WRO33A", "Paczkomat WRO33A", "Wrocław", "50-001", "Świdnicka 40"),
     ("LOD04M", "Paczkomat LOD04M", "Łódź", "90-001", "Piotrkowska 100"),
 )
+# Orlen Paczka collection points (kiosks and stations).
+ORLEN_POINTS = (
+    ("POP-KRA101", "Orlen Paczka, stacja Orlen", "Kraków", "30-418", "Zakopiańska 62"),
+    ("POP-WAW244", "Orlen Paczka, kiosk Ruch", "Warszawa", "02-001", "Aleje Jerozolimskie 65"),
+    ("POP-POZ032", "Orlen Paczka, stacja Orlen", "Poznań", "61-001", "Garbary 48"),
+    ("POP-GDA077", "Orlen Paczka, kiosk Ruch", "Gdańsk", "80-001", "Kartuska 120"),
+)
 SELLERS = (
     ("10000001", "SklepKowalski", "Jan", "Kowalski", "Sklep Kowalski Sp. z o.o.", "5252248481"),
     ("10000002", "ElektroMax_PL", "Anna", "Nowak", "ElektroMax Anna Nowak", "7811767696"),

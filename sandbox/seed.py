@@ -305,6 +305,17 @@ def order_doc(
             "description": "Paczkomat przy sklepie",
             "address": {"street": pstreet, "zipCode": pzip, "city": pcity, "countryCode": "PL"},
         }
+    elif kind == "PUDO":
+        # Chosen from the payment id, not the random stream, so every other seeded value stays
+        # what it was before collection points had a point.
+        index = int(payment_id.replace("-", "")[:8], 16) % len(data.ORLEN_POINTS)
+        pid, pname, pcity, pzip, pstreet = data.ORLEN_POINTS[index]
+        delivery["pickupPoint"] = {
+            "id": pid,
+            "name": pname,
+            "description": "Punkt odbioru Orlen Paczka",
+            "address": {"street": pstreet, "zipCode": pzip, "city": pcity, "countryCode": "PL"},
+        }
     fulfillment = "NEW"
     if paid:
         fulfillment = rng.choices(

@@ -312,3 +312,19 @@ def test_waybill_reused_in_too_many_orders_is_409(api: httpx.Client) -> None:
         for f in paid
     ]
     assert codes == [201] * 10 + [409]
+
+
+def test_every_pickup_delivery_names_its_point(api: httpx.Client) -> None:
+    """Locker and collection-point deliveries carry the point the buyer chose (a shipment for
+    them cannot be created without it)."""
+    forms = api.get("/order/checkout-forms", params={"limit": 100}).json()["checkoutForms"]
+    pickup = [
+        f
+        for f in forms
+        if "Paczkomat" in f["delivery"]["method"]["name"]
+        or "Orlen" in f["delivery"]["method"]["name"]
+        or "One Box" in f["delivery"]["method"]["name"]
+    ]
+    assert pickup
+    assert all(f["delivery"].get("pickupPoint", {}).get("id") for f in pickup)
+    assert any(f["delivery"]["pickupPoint"]["id"].startswith("POP-") for f in pickup)
