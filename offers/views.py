@@ -20,7 +20,6 @@ from accounts.models import AccountStatus, Role
 from accounts.selectors import (
     account_scope_id,
     accounts_scoped,
-    accounts_with_roles,
     roles_by_account,
 )
 from accounts.services import AccountReadOnly, account_require_role
@@ -74,14 +73,8 @@ def _list_context(
 ) -> dict[str, Any]:
     """The offers list for ``params`` (the query string); after a refused bulk form, with its
     errors, its action and value, and the offers it had ticked still ticked."""
-    scope = account_scope_id(request=request)
-    accounts = accounts_with_roles(user=request.user, scope=scope)
-    listing = ListPage(
-        htmx=bool(request.htmx),
-        params=params,
-        form=OfferFilterForm(params or None, accounts=accounts),
-        source=lambda query: offers_page_source(user=request.user, query=query, scope=scope),
-    )
+    listing = ListPage(request, params, form_class=OfferFilterForm, source=offers_page_source)
+    accounts = listing.accounts
     writable = writable_account_ids(accounts, role=Role.MANAGER)
     bulk_data = request.POST if bulk_form is not None else QueryDict()
     return {

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AccountStatus, Role
-from accounts.selectors import account_scope_id, accounts_with_roles, roles_by_account
+from accounts.selectors import roles_by_account
 from accounts.services import AccountReadOnly, account_require_writable
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
@@ -66,14 +66,8 @@ def _list_context(
 ) -> dict[str, Any]:
     """The orders list for ``params`` (the query string); after a refused bulk form, with its
     errors and the orders it had ticked still ticked."""
-    scope = account_scope_id(request=request)
-    accounts = accounts_with_roles(user=request.user, scope=scope)
-    listing = ListPage(
-        htmx=bool(request.htmx),
-        params=params,
-        form=OrderFilterForm(params or None, accounts=accounts),
-        source=lambda query: orders_page_source(user=request.user, query=query, scope=scope),
-    )
+    listing = ListPage(request, params, form_class=OrderFilterForm, source=orders_page_source)
+    accounts = listing.accounts
     writable = writable_account_ids(accounts, role=Role.OPERATOR)
     bulk_data = request.POST if bulk_form is not None else QueryDict()
     return {

@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountStatus, AllegroAccount
+from accounts.selectors import account_scope_id, accounts_with_roles
 from ui.forms import is_db_id
 from ui.paging import CappedPaginator
 
@@ -112,13 +113,15 @@ def filter_options(form: forms.Form) -> dict[str, list[tuple[str, str, bool]]]:
 
 
 # --- a list page -----------------------------------------------------------------------------
-# ``(rows to page through, queryset to count)`` for a query: a domain's ``*_page_source``.
-PageSource = Callable[[Any], tuple[Any, QuerySet[Any]]]
+# ``(rows to page through, queryset to count)`` for ``user=, query=, scope=``: a domain's
+# ``*_page_source`` selector.
+PageSource = Callable[..., tuple[Any, QuerySet[Any]]]
 
 
 class ListPage:
-    """One page of a staff list: ``form``'s query handed to ``source``, paged with a
-    :class:`~ui.paging.CappedPaginator` at the ``page`` named in ``params``.
+    """One page of a staff list for ``request``: the accounts in view (``accounts``, with the
+    user's ``viewer_role``), ``form_class`` bound to ``params``, its query handed to ``source``,
+    paged with a :class:`~ui.paging.CappedPaginator` at the ``page`` named in ``params``.
 
     :meth:`context` is what every list template reads: the form and its bar's ``options``
     (left out for HTMX, which swaps only the rows), the ``page``, the query strings the pager
@@ -126,14 +129,21 @@ class ListPage:
     """
 
     def __init__(
-        self, *, htmx: bool, params: QueryDict, form: ListFilterForm, source: PageSource
+        self,
+        request: HttpRequest,
+        params: QueryDict,
+        *,
+        form_class: type[ListFilterForm],
+        source: PageSource,
     ) -> None:
-        self.htmx = htmx
+        self.htmx = bool(getattr(request, "htmx", False))
         self.params = params
-        self.form = form
-        self.query = form.query()
-        rows, count_qs = source(self.query)
-        paginator = CappedPaginator(rows, form.page_size(), count_qs=count_qs)
+        scope = account_scope_id(request=request)
+        self.accounts = accounts_with_roles(user=request.user, scope=scope)
+        self.form = form_class(params or None, accounts=self.accounts)
+        self.query = self.form.query()
+        rows, count_qs = source(user=request.user, query=self.query, scope=scope)
+        paginator = CappedPaginator(rows, self.form.page_size(), count_qs=count_qs)
         self.page = paginator.get_page(params.get("page"))
 
     def context(self) -> dict[str, Any]:
