@@ -27,11 +27,11 @@ from tests.plugins.allegro_accounts import reset_governor
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 SELLERS = ("SklepKowalski", "ElektroMax_PL", "DomIOgrod24", "ModaDlaCiebie", "ZabawkiKrakow")
-# Scaled down so the run is bound by the budget, not by the machine: 40 calls per 4 s is far
+# Scaled down so the run is bound by the budget, not by the machine: 40 calls per 3 s is far
 # below what the simulator (with spec validation) and the workers manage on a busy CI box.
 # The headroom is the slack between a grant and the request's arrival at the simulator: 9000's
-# default 5 % is 450 requests (~3 s of traffic); at this scale 20 % is 10 requests (~1 s).
-LIMIT, WINDOW, HEADROOM = 50, 4.0, 20.0
+# default 5 % is 450 requests (~3 s of traffic); at this scale 20 % is 10 requests (~0.75 s).
+LIMIT, WINDOW, HEADROOM = 50, 3.0, 20.0
 BUDGET = 40  # floor(LIMIT * (1 - HEADROOM / 100))
 MEASURED = 3  # windows measured after the first one
 
@@ -119,7 +119,7 @@ def test_after_a_429_nothing_reaches_the_simulator_until_the_block_has_passed(
     link_account: Any, sim: Any, sim_stats: Any
 ) -> None:
     first, late = link_account("SklepKowalski"), link_account("ElektroMax_PL")
-    block = 5  # seconds; the checks below leave ~1 s of margin for a slow machine
+    block = 3  # seconds; the checks below leave ~1 s of margin for a slow machine
     sim.control("PUT", "/faults", {"rate_limit": {"limit": 30, "window": 60, "block": block}})
     sim_stats(clear=True)
     results: dict[str, Any] = {}

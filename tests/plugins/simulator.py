@@ -1,7 +1,12 @@
 """pytest fixtures for the Allegro simulator (``sandbox/``), shared by the whole suite.
 
 - ``simulator``: one ``SimulatorProcess`` per session (per xdist worker), spec validation on.
-- ``sim``: function-scoped; resets the simulator and seeds 2 sellers x 30 offers x 40 orders.
+- ``sim``: function-scoped; the simulator with 2 sellers x 30 offers x 40 orders (``SMALL_SEED``).
+  The first test of a worker seeds for real and snapshots the result (``SMALL_SNAPSHOT``); every
+  later test restores that snapshot (same resources, ids, event ids and tokens; statistics,
+  violations, faults and settings reset as ``/reset`` does), which costs a file copy instead
+  of a seeding run. ``tests/sandbox/test_sim_fixture.py`` checks the restored state equals a
+  fresh seed.
 - ``seller_id`` / ``seller_token`` / ``api``: an ``httpx.Client`` for seller ``10000001`` with
   ``Accept: application/vnd.allegro.public.v1+json``.
 - Every test that used the simulator fails if its traffic produced spec violations, unless it is
@@ -22,6 +27,9 @@ from sandbox.testing import SimulatorProcess
 SELLER_ID = "10000001"
 OTHER_SELLER_ID = "10000002"
 SMALL_SEED = {"sellers": 2, "offers": 30, "orders": 40, "seed": 42}
+SMALL_SNAPSHOT = "small-seed"
+# The simulators (url, data dir) that hold a ``SMALL_SNAPSHOT`` taken by ``sim``.
+_snapshotted: set[tuple[str, str]] = set()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,10 +65,21 @@ def _spec_violations_fail_the_test(request: pytest.FixtureRequest) -> Iterator[N
         pytest.fail(f"Simulator traffic broke the Allegro spec:\n{lines}")
 
 
+def small_seed(simulator: SimulatorProcess) -> None:
+    """Reset ``simulator`` to ``SMALL_SEED``: seeded once, then restored from its snapshot."""
+    key = (simulator.url, str(simulator.data_dir))
+    if key in _snapshotted:
+        simulator.control("POST", "/restore", {"name": SMALL_SNAPSHOT})
+        return
+    simulator.control("POST", "/reset", {"seed": SMALL_SEED})
+    simulator.control("POST", "/snapshot", {"name": SMALL_SNAPSHOT})
+    _snapshotted.add(key)
+
+
 @pytest.fixture
 def sim(simulator: SimulatorProcess) -> SimulatorProcess:
     """A freshly reset simulator (default settings and faults) with small deterministic data."""
-    simulator.control("POST", "/reset", {"seed": SMALL_SEED})
+    small_seed(simulator)
     return simulator
 
 
