@@ -131,7 +131,7 @@ def link_account(allegro_settings: Any, db: None) -> Callable[..., Any]:
     def link(seller_login: str, *, user: Any = None) -> AllegroAccount:
         from tests.factories import SuperuserFactory
 
-        staff = user or SuperuserFactory(email="linker@example.com", username="linker")
+        staff = user or SuperuserFactory.create(email="linker@example.com", username="linker")
         client = Client()
         client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
         query = consent(start_link(client), seller_login=seller_login)
