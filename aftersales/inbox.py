@@ -52,7 +52,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import Dispute, DisputeMessage, Rating
+from aftersales.models import (
+    LIVE,
+    NEGATIVE_OR_NEUTRAL,
+    UNANSWERED,
+    Dispute,
+    DisputeMessage,
+    Rating,
+)
 from ui.paging import Accounts, account_filter
 
 M = TypeVar("M", Rating, Dispute)
@@ -62,7 +69,6 @@ CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
 # Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
 SPEAKERS = ("BUYER", "SELLER", "ADMIN")
 OTHER_SIDE = ("BUYER", "ADMIN")
-NEUTRAL_RATE = 3  # a recommending rating with a rate this low or lower still wants an answer
 
 KIND_RATING = "rating"
 KIND_DISPUTE = "dispute"
@@ -85,14 +91,6 @@ def reply_target() -> timedelta:
 
 # --- ratings ----------------------------------------------------------------------------------
 
-NEGATIVE_OR_NEUTRAL = (
-    Q(recommended=False)
-    | Q(rate_description__lte=NEUTRAL_RATE)
-    | Q(rate_service__lte=NEUTRAL_RATE)
-    | Q(rate_delivery_cost__lte=NEUTRAL_RATE)
-    | Q(rate_delivery__lte=NEUTRAL_RATE)
-)
-UNANSWERED = Q(answer_message="", answer_created_at__isnull=True, removal_requested_at__isnull=True)
 NOT_HANDLED = Q(inbox_state__handled_at__isnull=True) | Q(
     inbox_state__handled_at__lt=F("waiting_since")
 )
@@ -112,7 +110,7 @@ def ratings_waiting(*, accounts: Accounts | None, now: datetime | None = None) -
     now = now or timezone.now()
     return (
         _of(Rating.objects.all(), accounts)
-        .filter(NEGATIVE_OR_NEUTRAL, UNANSWERED, deleted_at__isnull=True)
+        .filter(NEGATIVE_OR_NEUTRAL & UNANSWERED & LIVE)  # as the partial index rating_waiting
         .annotate(waiting_since=Coalesce("edited_at", "created_at", "synced_at"))
         .filter(Q(waiting_since__gte=now - answer_window()) | Q(removal_possible_to__gt=now))
         .filter(NOT_HANDLED)
@@ -225,6 +223,74 @@ def inbox_source(
 
 
 @dataclass(frozen=True)
+class WaitingRow:
+    kind: str
+    pk: int
+    due: datetime
+    waiting_since: datetime
+    account_id: int
+    assignee_id: int | None
+
+
+def _waiting_values(qs: QuerySet[Any], kind: Any) -> QuerySet[Any]:
+    return qs.order_by().values_list(
+        Value(kind, output_field=CharField()) if isinstance(kind, str) else kind,
+        "pk",
+        "due",
+        "waiting_since",
+        "account_id",
+        "inbox_state__assignee_id",
+    )
+
+
+def inbox_waiting(*, accounts: Accounts, now: datetime | None = None) -> list[WaitingRow]:
+    """Everything waiting in ``accounts``, most urgent first, in ONE query (a ``UNION ALL`` of
+    the two kinds, six narrow columns a row). The inbox page filters, counts and pages these
+    rows itself: what waits for a seller is a short list (what a team clears every morning),
+    while the same union run three times (page, its count, the counts per account) costs three
+    times the reading of the chats."""
+    now = now or timezone.now()
+    claim_or_dispute = Case(
+        When(type="CLAIM", then=Value(KIND_CLAIM)),
+        default=Value(KIND_DISPUTE),
+        output_field=CharField(),
+    )
+    rows = _waiting_values(ratings_waiting(accounts=accounts, now=now), KIND_RATING).union(
+        _waiting_values(disputes_waiting(accounts=accounts, now=now), claim_or_dispute), all=True
+    )
+    found = [WaitingRow(*row) for row in rows]
+    found.sort(key=lambda r: (r.due, r.waiting_since, r.pk))
+    return found
+
+
+def inbox_select(
+    *, rows: Sequence[WaitingRow], query: InboxQuery, user: Any, now: datetime
+) -> list[WaitingRow]:
+    """The rows the inbox's filters keep (the same rules as :func:`inbox_source`)."""
+    kinds = set(query.kinds) or {KIND_RATING, KIND_DISPUTE, KIND_CLAIM}
+    accounts = set(query.account_ids)
+    chosen = []
+    for row in rows:
+        if row.kind not in kinds or (accounts and row.account_id not in accounts):
+            continue
+        if query.assigned == "me" and row.assignee_id != user.pk:
+            continue
+        if query.assigned == "none" and row.assignee_id is not None:
+            continue
+        if query.overdue and not row.due < now:
+            continue
+        chosen.append(row)
+    return chosen
+
+
+def inbox_counts_of(rows: Sequence[WaitingRow]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row.account_id] = counts.get(row.account_id, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
 class InboxItem:
     kind: str
     obj: Any  # Rating or Dispute
@@ -288,8 +354,12 @@ def dispute_url(dispute: Dispute) -> str:
 def inbox_items(
     *, rows: Sequence[Any], now: datetime | None = None, removal_label: Any = None
 ) -> list[InboxItem]:
-    """The page's items from its ``(kind, pk, due, waiting_since)`` rows: one load per kind."""
+    """The page's items from its ``(kind, pk, due, waiting_since)`` rows (or
+    :class:`WaitingRow`): one load per kind."""
     now = now or timezone.now()
+    rows = [
+        (r.kind, r.pk, r.due, r.waiting_since) if isinstance(r, WaitingRow) else r for r in rows
+    ]
     rating_ids = [r[1] for r in rows if r[0] == KIND_RATING]
     dispute_ids = [r[1] for r in rows if r[0] != KIND_RATING]
     ratings = (

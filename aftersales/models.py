@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AllegroAccount
+
+# A rating that may wait for the seller's answer (``aftersales.inbox``): negative, or neutral (a
+# recommending rating with a rate of 3 stars or fewer), still on Allegro, neither answered nor
+# reported for removal. Defined here so the inbox's filter and its partial index are one text.
+NEUTRAL_RATE = 3
+NEGATIVE_OR_NEUTRAL = (
+    Q(recommended=False)
+    | Q(rate_description__lte=NEUTRAL_RATE)
+    | Q(rate_service__lte=NEUTRAL_RATE)
+    | Q(rate_delivery_cost__lte=NEUTRAL_RATE)
+    | Q(rate_delivery__lte=NEUTRAL_RATE)
+)
+UNANSWERED = Q(answer_message="", answer_created_at__isnull=True, removal_requested_at__isnull=True)
+LIVE = Q(deleted_at__isnull=True)
 
 
 class Dispute(models.Model):
@@ -40,6 +57,7 @@ class Dispute(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "status"], name="dispute_account_status"),
+            models.Index(fields=["checkout_form_id"], name="dispute_checkout_form"),
             models.Index(fields=["account", "-opened_at"], name="dispute_account_opened"),
         ]
 
@@ -70,6 +88,10 @@ class DisputeMessage(models.Model):
         ordering = ["dispute_id", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["account", "allegro_id"], name="dispute_message_unique")
+        ]
+        indexes = [
+            # the chat in order, and "who spoke last" (the inbox) read from its end
+            models.Index(fields=["dispute", "-created_at", "-id"], name="dispute_message_latest"),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +141,27 @@ class Rating(models.Model):
         indexes = [
             models.Index(fields=["account", "-last_changed_at"], name="rating_account_changed"),
             models.Index(fields=["account", "recommended"], name="rating_account_recommended"),
+            # the ratings list across accounts, newest change first
+            models.Index(
+                fields=["-last_changed_at", "-id"], name="rating_live_changed", condition=LIVE
+            ),
+            # the inbox: the few ratings that may wait for an answer, by the buyer's last word
+            # (``inbox.ratings_waiting``'s ``waiting_since``) or by the removal window
+            models.Index(
+                Coalesce("edited_at", "created_at", "synced_at"),
+                name="rating_waiting",
+                condition=NEGATIVE_OR_NEUTRAL & UNANSWERED & LIVE,
+            ),
+            models.Index(
+                fields=["removal_possible_to"],
+                name="rating_waiting_removal",
+                condition=NEGATIVE_OR_NEUTRAL & UNANSWERED & LIVE,
+            ),
+            # the search: buyer login and comment (ILIKE), order and rating ids
+            GinIndex(fields=["buyer_login"], name="rating_login_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["comment"], name="rating_comment_trgm", opclasses=["gin_trgm_ops"]),
+            models.Index(fields=["checkout_form_id"], name="rating_checkout_form"),
+            models.Index(fields=["allegro_id"], name="rating_allegro_id"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,13 +15,18 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.selectors import account_scope_id, accounts_visible_to, accounts_with_roles
 from aftersales.forms import InboxFilterForm, NoteForm
-from aftersales.inbox import inbox_counts, inbox_items, inbox_source
+from aftersales.inbox import (
+    inbox_counts,
+    inbox_counts_of,
+    inbox_items,
+    inbox_select,
+    inbox_waiting,
+)
 from aftersales.selectors import inbox_target_for_user
 from aftersales.services import inbox_assign, inbox_mark_handled, inbox_note_add
 from aftersales.views._common import back_url
 from backoffice.htmx import HtmxHttpRequest
 from ui.listing import filter_options, filter_querystring
-from ui.paging import CappedPaginator
 
 FILTER_KEYS = InboxFilterForm.field_order
 
@@ -31,12 +37,11 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
     form = InboxFilterForm(request.GET or None, accounts=accounts)
-    source = inbox_source(accounts=accounts, query=form.query(), user=request.user, now=now)
-    page = CappedPaginator(source, form.page_size(), count_qs=source).get_page(
-        request.GET.get("page")
-    )
+    waiting = inbox_waiting(accounts=accounts, now=now)  # one query, filtered and paged here
+    chosen = inbox_select(rows=waiting, query=form.query(), user=request.user, now=now)
+    page = Paginator(chosen, form.page_size()).get_page(request.GET.get("page"))
     operable = [a.pk for a in accounts if (a.viewer_role or 0) >= Role.OPERATOR]
-    counts = inbox_counts(accounts=accounts, now=now) if not request.htmx else {}
+    counts = inbox_counts_of(waiting)
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
