@@ -14,6 +14,11 @@
 4. Freshness: starts ``celery beat`` with the mirror's schedule, makes purchases in the simulator
    and times until each order row is in the database.
 
+Issue 13: the times until every offer and order is present (the waybills of recent orders are
+read with them) and until the waybill backfill is done; and the staff lane under load: a staff
+action's wait in the governor (``acquire`` in the staff lane, from this process, every 0.3 s)
+while the initial sync runs, against the same action once the workers are idle.
+
 Prints one table. Nothing here is asserted: it measures.
 """
 
@@ -73,6 +78,31 @@ def machine_busy() -> tuple[float, float]:
     idle = values[3] + values[4]
     total = sum(values[:8])
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def staff_waits(governor: Any, account_key: str, *, stop: Any, every: float) -> list[float]:
+    """Seconds each staff action waited for its governor slot until ``stop`` is set."""
+    from allegro.governor import Lane
+
+    waits: list[float] = []
+    while not stop.is_set():
+        asked = time.perf_counter()
+        lease = governor.acquire(account_key, lane=Lane.STAFF)
+        waits.append(time.perf_counter() - asked)
+        governor.release(lease)
+        stop.wait(every)
+    return waits
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "—"
+    ordered = sorted(values)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return (
+        f"p50 {1000 * statistics.median(ordered):.1f} ms / p95 {1000 * p95:.1f} ms "
+        f"(n={len(ordered)})"
+    )
 
 
 def seed(data_dir: Path, *, accounts: int, offers: int, orders: int) -> float:
@@ -261,11 +291,28 @@ def main() -> None:
             "workers": sum(cpu_seconds(p.pid) for p in procs),
         }
         busy_before = machine_busy()
+        import threading
+
+        stop_staff = threading.Event()
+        staff_under_load: list[float] = []
+        staff_thread = threading.Thread(
+            daemon=True,
+            target=lambda: staff_under_load.extend(
+                staff_waits(governor, f"account:{accounts[0].pk}", stop=stop_staff, every=0.3)
+            ),
+        )
         started = time.perf_counter()
         for account in accounts:
             sync_start_initial(account=account)
+        staff_thread.start()
         peak_rss = peak_total_rss = 0.0
-        expected = len(accounts) * len(INITIAL_RESOURCES)
+        usable_at: float | None = None
+        reads_at_usable = 0
+        # Until offers, orders and the waybill backfill are done (it starts when an account's
+        # orders are complete); the other resources' passes run alongside.
+        measured = ["offers", "orders", "waybill_backfill"]
+        expected_all = len(measured) * len(accounts)
+        all_resources = [*INITIAL_RESOURCES, "waybill_backfill"]
         in_flight: list[int] = []
         timeline: list[tuple[float, int]] = [(0.0, 0)]
         while time.perf_counter() - started < args.timeout:
@@ -284,13 +331,38 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             if elapsed - timeline[-1][0] >= 10:
                 timeline.append((elapsed, sum(sim.control("GET", "/stats")["paths"].values())))
+            if usable_at is None:
+                present = SyncState.objects.filter(
+                    resource__in=["offers", "orders"], initial_done=True, status="done"
+                ).count()
+                if present >= 2 * len(accounts):
+                    usable_at = time.perf_counter() - started
+                    reads_at_usable = sum(sim.control("GET", "/stats")["paths"].values())
             done = SyncState.objects.filter(
-                resource__in=list(INITIAL_RESOURCES), initial_done=True, status="done"
+                resource__in=measured, initial_done=True, status="done"
             ).count()
-            if done >= expected:
+            if done >= expected_all:
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - started
+        stop_staff.set()
+        staff_thread.join()
+        # The same staff action with nothing running (the workers idle, before beat starts).
+        time.sleep(2)
+        stop_idle = threading.Event()
+        idle_waits: list[float] = []
+        idle_thread = threading.Thread(
+            daemon=True,
+            target=lambda: idle_waits.extend(
+                staff_waits(governor, f"account:{accounts[0].pk}", stop=stop_idle, every=0.05)
+            ),
+        )
+        idle_thread.start()
+        time.sleep(5)
+        stop_idle.set()
+        idle_thread.join()
+        backfilled = sum(s.fetched for s in SyncState.objects.filter(resource="waybill_backfill"))
+        order_count = Order.objects.count()
         busy_after = machine_busy()
         cpu_used = {
             "simulator": cpu_seconds(sim.proc.pid) - cpu_before["simulator"],
@@ -299,8 +371,9 @@ def main() -> None:
         machine = (busy_after[0] - busy_before[0], busy_after[1] - busy_before[1])
         stats = sim.control("GET", "/stats")
         requests = sum(stats["paths"].values())
+        waybill_reads = sum(n for path, n in stats["paths"].items() if path.endswith("/shipments"))
         per_resource: dict[str, tuple[int, float]] = {}
-        for resource in INITIAL_RESOURCES:
+        for resource in all_resources:
             states = list(SyncState.objects.filter(resource=resource))
             rows = sum(s.fetched for s in states)
             spans = [
@@ -371,8 +444,19 @@ def main() -> None:
             f"{args.accounts} x {offers} / {orders} (scale {args.scale})",
         ),
         ("seed time", f"{seed_seconds:.1f} s"),
-        ("initial sync wall time", f"{wall:.1f} s"),
-        ("requests sent (initial)", f"{requests}"),
+        (
+            "every offer and order present (eager waybills done)",
+            f"{usable_at:.1f} s ({reads_at_usable} requests)" if usable_at else "—",
+        ),
+        ("initial sync + waybill backfill wall time", f"{wall:.1f} s"),
+        ("requests sent (initial + backfill)", f"{requests}"),
+        (
+            "requests per order (waybill reads: eager + backfill)",
+            f"{requests / max(order_count, 1):.3f} ({waybill_reads}: "
+            f"{waybill_reads - backfilled} + {backfilled})",
+        ),
+        ("staff action's governor wait during the sync", percentiles(staff_under_load)),
+        ("staff action's governor wait, nothing running", percentiles(idle_waits)),
         ("requests/s", f"{requests / wall:.1f}"),
         (
             "rate-limit floor (requests / 150/s)",
