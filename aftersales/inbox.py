@@ -365,9 +365,9 @@ def inbox_items(
     ratings = (
         {
             r.pk: r
-            for r in Rating.objects.filter(pk__in=rating_ids).select_related(
-                "account", "inbox_state__assignee"
-            )
+            for r in Rating.objects.filter(pk__in=rating_ids)
+            .select_related("account", "inbox_state__assignee")
+            .defer("raw")
         }
         if rating_ids
         else {}
@@ -375,9 +375,9 @@ def inbox_items(
     disputes = (
         {
             d.pk: d
-            for d in Dispute.objects.filter(pk__in=dispute_ids).select_related(
-                "account", "inbox_state__assignee"
-            )
+            for d in Dispute.objects.filter(pk__in=dispute_ids)
+            .select_related("account", "inbox_state__assignee")
+            .defer("raw")
         }
         if dispute_ids
         else {}

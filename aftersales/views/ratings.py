@@ -55,7 +55,9 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
     form = RatingFilterForm(request.GET or None, accounts=accounts)
+    # the list never shows Allegro's document: not read (it is most of a row's bytes)
     qs = ratings_matching(accounts=accounts, query=form.query()).select_related("account")
+    qs = qs.defer("raw")
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
     context = {
         "form": form,
