@@ -16,7 +16,8 @@ import pytest
 from allegro import errors
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 
-INITIAL = ("offers", "orders", "ratings", "issues", "return_policies")
+# The initial sync, then the backfill of the waybills it deferred (issue 13 §1).
+INITIAL = ("offers", "orders", "ratings", "issues", "return_policies", "waybill_backfill")
 INCREMENTAL = ("order_events", "offer_events", "ratings", "issues", "return_policies")
 
 

@@ -14,8 +14,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ALL = ("offers", "orders", *INCREMENTAL, "reconciliation")
 
 
+BOOKKEEPING = ("synced_at", "waybills_read_at")
+
+
 def snapshot(account: Any) -> dict[str, list[dict[str, Any]]]:
-    """Every mirrored row of the account except the ``synced_at`` bookkeeping."""
+    """Every mirrored row of the account except the ``synced_at``/``waybills_read_at``
+    bookkeeping (when a row or its waybills were last read)."""
     from aftersales.models import Dispute, DisputeMessage, Rating, RatingRevision, ReturnPolicy
     from mirror.models import QuarantinedOrder
     from offers.models import Offer
@@ -36,7 +40,7 @@ def snapshot(account: Any) -> dict[str, list[dict[str, Any]]]:
         QuarantinedOrder,
     ):
         rows = model.objects.filter(account=account).order_by("pk").values()
-        out[model.__name__] = [{k: v for k, v in r.items() if k != "synced_at"} for r in rows]
+        out[model.__name__] = [{k: v for k, v in r.items() if k not in BOOKKEEPING} for r in rows]
     return out
 
 

@@ -32,6 +32,7 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
         "issues": 300,
         "return_policies": 3600,
         "warranties": 3600,
+        "waybill_backfill": 120,
         "returns": 300,
         "refunds": 300,
         "refund_claims": 3600,
