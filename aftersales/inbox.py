@@ -321,15 +321,33 @@ class InboxItem:
         return f"{self.target_kind}-{self.obj.pk}"
 
 
-def order_url(*, account_id: int, checkout_form_id: str) -> str:
+def order_url(*, account_id: int, checkout_form_id: str, base: str | None = None) -> str:
     """The order page of an Allegro checkout form, by URL only (after-sales never imports
-    orders): the orders list searched for the id within the account."""
+    orders): the orders list searched for the id within the account (``base``: the orders
+    list's URL when the caller already has it)."""
     if not checkout_form_id:
         return ""
     from urllib.parse import urlencode
 
     query = urlencode({"q": checkout_form_id, "account": account_id})
-    return f"{reverse('orders:index')}?{query}"
+    return f"{base or reverse('orders:index')}?{query}"
+
+
+class _Urls:
+    """Per-page URL building: each route reversed once, then filled in per row."""
+
+    MARK = 987654321987
+
+    def __init__(self) -> None:
+        self.orders = reverse("orders:index")
+        self.rating = reverse("aftersales:rating", args=[self.MARK])
+        try:
+            self.dispute: str | None = reverse("aftersales:dispute", args=[self.MARK])
+        except NoReverseMatch:
+            self.dispute = None
+
+    def of(self, pattern: str, pk: int) -> str:
+        return pattern.replace(str(self.MARK), str(pk))
 
 
 def order_shipments_url(*, account_id: int, checkout_form_id: str) -> str:
@@ -383,12 +401,13 @@ def inbox_items(
         else {}
     )
     items: list[InboxItem] = []
+    urls = _Urls()
     for kind, pk, due, waiting_since in rows:
         if kind == KIND_RATING:
             rating = ratings.get(pk)
             if rating is None:
                 continue
-            url = reverse("aftersales:rating", args=[rating.pk])
+            url = urls.of(urls.rating, rating.pk)
             reasons = [str(_("no answer"))]
             deadline = None
             if rating.removal_possible_to and rating.removal_possible_to > now:
@@ -404,7 +423,9 @@ def inbox_items(
                     url=url,
                     reply_url=f"{url}#answer",
                     order_url=order_url(
-                        account_id=rating.account_id, checkout_form_id=rating.checkout_form_id
+                        account_id=rating.account_id,
+                        checkout_form_id=rating.checkout_form_id,
+                        base=urls.orders,
                     ),
                     reasons=reasons,
                 )
@@ -413,7 +434,7 @@ def inbox_items(
             dispute = disputes.get(pk)
             if dispute is None:
                 continue
-            url = dispute_url(dispute)
+            url = urls.of(urls.dispute, dispute.pk) if urls.dispute else dispute_url(dispute)
             reasons = (
                 [str(_("awaits your decision"))]
                 if dispute.status == CLAIM_SUBMITTED
@@ -429,7 +450,9 @@ def inbox_items(
                     url=url,
                     reply_url=f"{url}#reply" if "/orders/" not in url else url,
                     order_url=order_url(
-                        account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id
+                        account_id=dispute.account_id,
+                        checkout_form_id=dispute.checkout_form_id,
+                        base=urls.orders,
                     ),
                     reasons=reasons,
                 )

@@ -11,9 +11,9 @@ claims spread over the accounts (most closed; 1-8 chat messages each, 50 on the 
 into PostgreSQL with ``bulk_create`` (once: a database that already holds them is reused), then
 requests every page in-process with Django's test client (a manager of every account; a
 superuser for the admin), ``--runs`` times after a warm-up, and prints p50 / p95 of the server
-time and the query count, and the same for ``--more`` times the page size (the query count must
-not change with it). The database named in ``DATABASE_URL`` is created and migrated when needed;
-use a throwaway one.
+time, the database's share (median), the query count and the query count again at twice the
+page size (it must not change). The database named in ``DATABASE_URL`` is created and migrated
+when needed; use a throwaway one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pages import (  # bench/pages.py: the same database set-up and measuring
     _ensure_database,
     _ensure_database_settings,
     _users,
-    measure,
 )
 
 BATCH = 5000
@@ -152,6 +151,29 @@ def _disputes(account: Any, rows: int, rng: random.Random, *, largest: bool) -> 
     DisputeMessage.objects.bulk_create(messages, batch_size=BATCH)
 
 
+def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int, float]:
+    """As ``bench/pages.py``'s, plus the median time spent in the database (ms): on a busy
+    machine it tells the database's share from the Python's (rendering) in the page's time."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        client.get(url)
+    times, db_times, queries, status = [], [], 0, 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+        queries, status = len(captured), response.status_code
+        db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95, queries, status, statistics.median(db_times)
+
+
 def generate(*, accounts: int, ratings: int, disputes: int) -> list[Any]:
     from django.core.management import call_command
     from django.db import connection
@@ -250,7 +272,7 @@ def main() -> None:
         ),
     ]
     header = (
-        f"{'page':<17} | {'p50 ms':>7} {'p95 ms':>7} {'queries':>7} {'x4 rows':>7} | "
+        f"{'page':<17} | {'p50 ms':>7} {'p95 ms':>7} {'db ms':>6} {'queries':>7} {'x2 rows':>7} | "
         f"{'admin p50':>9} {'admin p95':>9} {'queries':>7} | {'p95 speed-up':>12}"
     )
     print(
@@ -260,24 +282,24 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for name, url, admin_url in cases:
-        p50, p95, queries, status = measure(pages, url, args.runs)
+        p50, p95, queries, status, db = measure(pages, url, args.runs)
         if status != 200:
             sys.exit(f"{url} answered {status}")
         joiner = "&" if "?" in url else "?"
         more = queries
         if "/disputes/" not in url or url.endswith("/disputes/"):
-            _m50, _m95, more, _status = measure(pages, f"{url}{joiner}per_page=100", 3)
+            more = measure(pages, f"{url}{joiner}per_page=100", 3)[2]
         if admin_url is None:  # nothing in the admin does the same
             print(
-                f"{name:<17} | {p50:7.1f} {p95:7.1f} {queries:7d} {more:7d} | "
+                f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {queries:7d} {more:7d} | "
                 f"{'—':>9} {'—':>9} {'—':>7} |"
             )
             continue
-        a50, a95, aqueries, astatus = measure(admin_client, admin_url, args.runs)
+        a50, a95, aqueries, astatus, _adb = measure(admin_client, admin_url, args.runs)
         if astatus != 200:
             sys.exit(f"{admin_url} answered {astatus}")
         print(
-            f"{name:<17} | {p50:7.1f} {p95:7.1f} {queries:7d} {more:7d} | "
+            f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {queries:7d} {more:7d} | "
             f"{a50:9.1f} {a95:9.1f} {aqueries:7d} | {a95 / p95:11.1f}x"
         )
 
