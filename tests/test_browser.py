@@ -84,5 +84,9 @@ def test_account_switcher_in_the_browser(
     expect(page.locator("#messages")).to_contain_text("sklep-b")
     expect(page.locator("#account-switcher")).to_have_value(str(other_account.pk))
     page.goto(f"{live_server.url}/")
-    expect(page.locator("main table tbody tr")).to_have_count(1)
-    expect(page.locator("main table tbody")).to_contain_text("sklep-b")
+    # The dashboard's to-do table has one row: the account in scope (no total for one account).
+    expect(page.locator("[data-testid=dashboard-row]")).to_have_count(1)
+    expect(page.locator("[data-testid=dashboard-row]")).to_have_attribute(
+        "data-account", str(other_account.pk)
+    )
+    expect(page.get_by_test_id("dashboard-today")).to_contain_text("sklep-b")

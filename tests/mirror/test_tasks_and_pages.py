@@ -47,7 +47,9 @@ def test_setup_schedules_is_idempotent_and_keeps_admin_edits() -> None:
 
     call_command("setup_schedules")
 
-    assert PeriodicTask.objects.filter(task="mirror.tasks.sync_all").count() == 7
+    # 13 interval entries and the nightly reconciliation; nothing duplicated by the second run.
+    assert PeriodicTask.objects.filter(task="mirror.tasks.sync_all").count() == 14
+    assert PeriodicTask.objects.filter(task="jobs.tasks.jobs_resume").count() == 1
     assert not PeriodicTask.objects.get(name="mirror: ratings").enabled
 
 
