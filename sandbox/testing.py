@@ -23,6 +23,13 @@ import httpx
 
 from sandbox.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REPO_ROOT
 
+UVICORN_BIND_FAILED = 3  # uvicorn's exit status when it cannot bind its address
+
+
+class PortTaken(RuntimeError):
+    """The free port found was taken by another process before the simulator bound it."""
+
+
 TEST_CLIENT_ID = "test-client"
 TEST_CLIENT_SECRET = "test-secret"
 TEST_REDIRECT_URI = "http://testserver.local/callback"
@@ -84,7 +91,18 @@ class SimulatorProcess:
             cmd.append("--validate")
         return cmd + self.extra_args
 
-    def start(self) -> SimulatorProcess:
+    def start(self, *, attempts: int = 3) -> SimulatorProcess:
+        """Start on a free port. Another process can take that port between the check and the
+        bind (uvicorn then exits with 3): a new port is tried, a bounded number of times."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> SimulatorProcess:
         self.port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(self.command(), cwd=str(REPO_ROOT), env=env)  # noqa: S603 - our own module
@@ -92,7 +110,11 @@ class SimulatorProcess:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"simulator exited with {self.proc.returncode}")
+                code = self.proc.returncode
+                self._client.close()
+                if code == UVICORN_BIND_FAILED:
+                    raise PortTaken(f"port {self.port} was taken before the simulator bound it")
+                raise RuntimeError(f"simulator exited with {code}")
             try:
                 if self._client.get("/__sandbox__/health").status_code == 200:
                     return self

@@ -239,7 +239,7 @@ def test_forms_never_500(
     ret = CustomerReturn.objects.filter(account=linked).first()
     if ret is None:
         sim.control("POST", f"/sellers/{seller}/customer-returns", {})
-        sim.control("POST", f"/sellers/{seller}/messages", {"text": "Hej"})
+        sim.control("POST", f"/sellers/{seller}/messages", {"text": "Hej", "login": "kupujacy_1"})
         drive(linked, "returns")
         drive(linked, "threads")
         ret = CustomerReturn.objects.filter(account=linked).first()

@@ -32,7 +32,7 @@ def distinct_buyers(orders: list[Order], n: int) -> list[Order]:
     out = []
     for order in orders:
         if "Punkcie" in order.delivery_method_name and not order.pickup_point:
-            continue  # the seed gives a pickup point only to locker orders
+            continue  # Allegro refuses a collection-point shipment without its point
         key = (order.account_id, order.buyer_login)
         if key in seen:
             continue

@@ -137,13 +137,18 @@ def test_dispatch_protocol_from_the_list(
 def test_a_pickup_ordered_and_a_shipment_cancelled_from_the_order_page(
     live_server: Any, page: Any, client: Any, operator: Any, shops: Any, sim: Any
 ) -> None:
-    shipments = make_shipments(operator, shops[:1], sim, 3)
-    door = [
-        s
-        for s in shipments
-        if not any(w in s.delivery_method_name.lower() for w in ("paczkomat", "punkt", "one"))
-    ]
-    chosen = (door or shipments)[0]
+    from shipping.services import shipments_bulk_create_start
+
+    # A courier shipment (a carrier collects it) and two others, one of which is cancelled.
+    candidates = distinct_buyers(queue(shops[0]), 40)
+    courier = [o for o in candidates if "kurier" in o.delivery_method_name.lower()][:1]
+    assert courier, "the seed has courier orders to ship"
+    orders = courier + [o for o in candidates if o not in courier][:2]
+    job = shipments_bulk_create_start(user=operator, orders=orders)
+    assert finish(job.pk, sim) == JobStatus.DONE
+    shipments = list(Shipment.objects.filter(status=ShipmentStatus.CREATED))
+    assert len(shipments) == 3
+    chosen = next(s for s in shipments if s.order_id == courier[0].pk)
     sign_in(page, client, live_server, operator)
     page.goto(f"{live_server.url}{reverse('orders:detail', args=[chosen.order_id])}")
     page.get_by_test_id("shipment-pickup-order").click()  # in the fragment loaded by htmx
