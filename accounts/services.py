@@ -76,9 +76,7 @@ def account_scope_set(
 # --- Allegro: the client for an account, linking, unlinking ----------------------------------
 
 
-def allegro_client_for(
-    *, account: AllegroAccount, lane: Lane = Lane.STAFF
-) -> AccountAllegroClient:
+def allegro_client_for(*, account: AllegroAccount, lane: Lane = Lane.STAFF) -> AccountAllegroClient:
     """The only way an app gets an Allegro client for ``account``.
 
     ``lane`` is the rate governor's priority lane: ``staff`` (the default: services called from

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from accounts.demo import _signed_in_client
+from backoffice.demo import _signed_in_client
 from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, port_is_free
 
 REPO = Path(settings.BASE_DIR)

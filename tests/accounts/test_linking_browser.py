@@ -110,7 +110,7 @@ def test_demo_links_two_sellers_through_the_running_site(
     live_server: Any, linked_site: Any, superuser: Any, password: str
 ) -> None:
     """``make demo``'s linking step: sign in, "Link", consent (httpx), the site's callback."""
-    from accounts.demo import _signed_in_client, link_seller
+    from backoffice.demo import _signed_in_client, link_seller
 
     http = _signed_in_client(live_server.url, superuser.email, password)
     try:

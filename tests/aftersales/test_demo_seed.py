@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from accounts.demo import SEED
+from backoffice.demo import SEED
 from sandbox.config import SandboxConfig
 from sandbox.seed import SeedOptions, seed
 from sandbox.state import State, iso

@@ -79,7 +79,8 @@ def test_edit_a_price_and_read_it_back_from_allegro(
     page.fill("#id_price", "123.45")
     page.get_by_test_id("save-offer").click()
     expect(page.locator("#messages")).to_contain_text("Zapisano")
-    expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123,45")  # the Polish decimal comma
+    # The table shows the amount with the Polish decimal comma.
+    expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123,45")
     assert _allegro_offer(api, offer)["sellingMode"]["price"]["amount"] == "123.45"
     expect(page.get_by_test_id("audit-trail")).to_contain_text("Oferta zmieniona na Allegro")
 

@@ -108,7 +108,7 @@ def start_link(django_client: Any, *, account: Any = None) -> str:
 
 def consent(authorize_url: str, *, seller_login: str, decision: str = "approve") -> dict[str, str]:
     """Answer the simulator's consent page; returns the query Allegro sends to the callback."""
-    from accounts.consent_driver import approve
+    from sandbox.consent import approve
 
     with httpx.Client(timeout=30) as http:
         location = approve(http, authorize_url, seller_login=seller_login, decision=decision)

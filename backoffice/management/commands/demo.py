@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.demo import step_link_accounts, step_simulator
+from backoffice.demo import step_link_accounts, step_simulator
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "allegro-demo-2026"
@@ -142,10 +142,10 @@ def step_worker(ctx: DemoContext) -> None:
 STEPS: list[DemoStep] = [
     step_migrate,
     step_demo_staff,
-    step_simulator,  # accounts/demo.py: start + seed the Allegro simulator
+    step_simulator,  # backoffice/demo.py: start + seed the Allegro simulator
     step_web,
     step_worker,
-    step_link_accounts,  # accounts/demo.py: link two simulated sellers through the real flow
+    step_link_accounts,  # backoffice/demo.py: link two simulated sellers through the real flow
 ]
 
 

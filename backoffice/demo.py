@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import httpx
 from django.conf import settings
 
-from accounts.consent_driver import approve
 from accounts.models import AccountStatus, AccountToken, AllegroAccount
+from sandbox.consent import approve
 
 if TYPE_CHECKING:
     from backoffice.management.commands.demo import DemoContext
