@@ -99,10 +99,10 @@ def _newcomer_actions(page: Any, base: str) -> None:
     # One offer's price, read back from Allegro's answer.
     page.goto(f"{base}/offers/")
     page.locator("[data-testid=offer-row] a").first.click()
-    page.fill("#id_price", "123.45")
+    page.fill("#id_price", "123,45")  # as a Polish user types it
     page.get_by_test_id("save-offer").click()
     expect(page.locator("#messages")).to_contain_text("Zapisano", timeout=30_000)
-    expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123.45")
+    expect(page.get_by_test_id("marketplace-prices")).to_contain_text("123,45")
 
     # A new order gets a tracking number and is marked sent in the same action.
     page.goto(f"{base}/orders/?status=READY_FOR_PROCESSING&fulfillment=NEW")
