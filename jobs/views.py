@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from backoffice.htmx import HtmxHttpRequest
 from jobs import registry
 from jobs.selectors import job_get_for_user, job_items, jobs_for_user
+from ui.export import csv_safe
 
 PAGE_SIZE = 50
 
@@ -58,8 +59,3 @@ def report_csv(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
             ]
         )
     return response
-
-
-def csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -56,6 +55,7 @@ from offers.services import (
     offer_edit_pending,
     offer_set_publication,
 )
+from ui.export import csv_delimiter, csv_safe
 from ui.listing import (
     ListPage,
     list_template,
@@ -368,14 +368,5 @@ def bulk_job_csv(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
     writer = csv.writer(response, delimiter=csv_delimiter())
     writer.writerow(header)
     for line in rows:
-        writer.writerow([_csv_safe(cell) for cell in line])
+        writer.writerow([csv_safe(cell) for cell in line])
     return response
-
-
-def csv_delimiter() -> str:
-    return ";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ","
-
-
-def _csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
