@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,17 +22,15 @@ from accounts.selectors import (
 )
 from accounts.services import account_require_role, account_scope_set, account_unlink
 from backoffice.htmx import HtmxHttpRequest
+from backoffice.redirects import safe_back_url
 
 logger = logging.getLogger(__name__)
 
 
 def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.headers.get("referer") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("dashboard")
+    return safe_back_url(
+        request, (request.POST.get("next"), request.headers.get("referer")), reverse("dashboard")
+    )
 
 
 @require_POST

@@ -17,7 +17,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +28,7 @@ from accounts.services import account_require_role, allegro_client_for
 from allegro import errors
 from allegro.api import shipments as api
 from backoffice.htmx import HtmxHttpRequest
+from backoffice.redirects import safe_back_url
 from jobs.models import ItemStatus
 from jobs.selectors import job_get_for_user
 from offers.selectors import offers_by_ean_for_user
@@ -81,12 +81,13 @@ def _inline(content: bytes, name: str, content_type: str = "application/pdf") ->
 
 def _back(request: HtmxHttpRequest) -> HttpResponseRedirect:
     """Back where the action was asked from (the order page or the shipments list)."""
-    back = str(request.POST.get("back") or request.GET.get("back") or "")[:500]
-    if back.startswith("/") and url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return HttpResponseRedirect(back)
-    return HttpResponseRedirect(f"{reverse('shipping:index')}?tab=shipments")
+    return HttpResponseRedirect(
+        safe_back_url(
+            request,
+            (request.POST.get("back"), request.GET.get("back")),
+            f"{reverse('shipping:index')}?tab=shipments",
+        )
+    )
 
 
 # --- one label -------------------------------------------------------------------------------
