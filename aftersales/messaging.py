@@ -9,16 +9,19 @@ message on Allegro before sending it again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import AllegroAccount, Role
 from accounts.services import account_require_role, account_require_writable, allegro_client_for
+from aftersales.disputes import AttachmentDownload
 from aftersales.models import Message, MessageThread
 from aftersales.sync_returns import message_fields, thread_fields
 from allegro import errors
@@ -54,6 +57,33 @@ def thread_mark_read(*, actor: AnyUser, thread: MessageThread, read: bool = True
         setattr(thread, name, value)
     thread.save()
     return thread
+
+
+ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def message_attachment(*, thread: MessageThread, message_pk: int, index: int) -> AttachmentDownload:
+    """The file of a thread message's attachment, fetched with the account's token (which never
+    leaves the server). Viewers may download."""
+    try:
+        message = thread.messages.get(pk=message_pk)
+    except Message.DoesNotExist as exc:
+        raise Http404("No such message.") from exc
+    attachments = message.attachments if isinstance(message.attachments, list) else []
+    if not 0 <= index < len(attachments) or not isinstance(attachments[index], dict):
+        raise Http404("No such attachment.")
+    item = attachments[index]
+    attachment_id = str(item.get("id") or "")
+    if not ATTACHMENT_ID.fullmatch(attachment_id):
+        raise Http404("No such attachment.")
+    got = messaging_api.download_attachment(
+        allegro_client_for(account=thread.account), attachment_id=attachment_id
+    )
+    return AttachmentDownload(
+        name=str(item.get("file_name") or attachment_id),
+        content=got.content,
+        content_type=got.content_type,
+    )
 
 
 def message_send(

@@ -168,17 +168,23 @@ def user_can_edit_reply(*, user: AnyUser, reply: SavedReply | None) -> bool:
     return any(role >= Role.OPERATOR for role in roles.values())
 
 
-def reply_render(*, text: str, rating: Rating) -> str:
-    """A saved reply with its placeholders filled for ``rating``; unknown ones stay as typed."""
-    offers = rating_offers(rating=rating)
-    values = {
-        "{buyer_login}": rating.buyer_login,
-        "{order_id}": rating.checkout_form_id,
-        "{offer_title}": offers[0].title if offers else "",
-    }
+def reply_fill(*, text: str, buyer_login: str, order_id: str, offer_title: str = "") -> str:
+    """A saved reply with its placeholders filled; unknown ones stay as typed."""
+    values = {"{buyer_login}": buyer_login, "{order_id}": order_id, "{offer_title}": offer_title}
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text
+
+
+def reply_render(*, text: str, rating: Rating) -> str:
+    """A saved reply with its placeholders filled for ``rating``."""
+    offers = rating_offers(rating=rating)
+    return reply_fill(
+        text=text,
+        buyer_login=rating.buyer_login,
+        order_id=rating.checkout_form_id,
+        offer_title=offers[0].title if offers else "",
+    )
 
 
 def inbox_target_for_user(*, user: AnyUser, kind: str, pk: int) -> Rating | Dispute:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -100,6 +101,23 @@ def threads_matching(
     return qs.annotate(
         sending=Count("messages", filter=Q(messages__local_state="sending"))
     ).order_by("read", "-last_message_at", "-pk")
+
+
+OUTGOING_SHOWN = 20
+
+
+def messages_outgoing(
+    *, accounts: Accounts, account_ids: tuple[int, ...] = (), since: datetime
+) -> list[Message]:
+    """New messages to buyers written here that have no thread yet: still sending, or failed
+    since ``since`` (a sent one joins its thread)."""
+    qs = Message.objects.filter(account__in=account_filter(accounts), thread__isnull=True).filter(
+        Q(local_state=Message.Local.SENDING)
+        | Q(local_state=Message.Local.FAILED, created_at__gte=since)
+    )
+    if account_ids:
+        qs = qs.filter(account_id__in=account_ids)
+    return list(qs.select_related("account").order_by("-created_at", "-pk")[:OUTGOING_SHOWN])
 
 
 def thread_get_for_user(*, user: AnyUser, pk: int) -> MessageThread:

@@ -52,6 +52,11 @@ urlpatterns = [
     path("messages/new/", buyer_messages.new, name="message_new"),
     path("messages/<int:pk>/", buyer_messages.thread, name="thread"),
     path("messages/<int:pk>/reply/", buyer_messages.reply, name="thread_reply"),
+    path(
+        "messages/<int:pk>/messages/<int:message_pk>/attachments/<int:index>/",
+        buyer_messages.attachment,
+        name="thread_attachment",
+    ),
     # billing
     path("billing/", billing.index, name="billing"),
     path("billing/order/<int:account_id>/<str:order_id>/", billing.order_fees, name="order_fees"),

@@ -3,11 +3,10 @@ order's fees as a fragment its page loads by htmx (by URL: orders never import a
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, time, timedelta
 
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -16,6 +15,7 @@ from accounts.selectors import account_scope_id, accounts_with_roles
 from aftersales.billing import billing_by_type, billing_entries_of, billing_of_order
 from aftersales.forms_returns import BillingFilterForm
 from aftersales.selectors_returns import account_get_for_user
+from aftersales.views._common import order_id_or_404
 from backoffice.htmx import HtmxHttpRequest
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
@@ -77,10 +77,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def order_fees(request: HtmxHttpRequest, account_id: int, order_id: str) -> HttpResponse:
     account = account_get_for_user(user=request.user, pk=account_id)
-    try:
-        order_id = str(uuid.UUID(order_id))
-    except ValueError:
-        raise Http404("Not an order id.") from None
+    order_id = order_id_or_404(order_id)
     entries = list(billing_of_order(account=account, order_id=order_id))
     totals: dict[str, object] = {}
     for e in entries:

@@ -39,10 +39,11 @@ from aftersales.forms_disputes import (
 )
 from aftersales.inbox import order_shipments_url, order_url
 from aftersales.models import Dispute
+from aftersales.views._common import attachment_response, form_allegro_errors
 from allegro import errors
 from allegro.api.issues import ATTACHMENT_TYPES
 from backoffice.htmx import HtmxHttpRequest
-from ui.errors import describe_error, errors_by_field
+from ui.errors import describe_error
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
@@ -128,20 +129,6 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _detail(request, dispute_get_for_user(user=request.user, pk=pk))
 
 
-def _allegro_errors(form: Any, exc: Exception, fields: dict[str, str]) -> None:
-    if not isinstance(exc, errors.AllegroError) or isinstance(exc, errors.TransientError):
-        form.add_error(None, describe_error(exc))
-        return
-    by_field = errors_by_field(
-        exc,
-        field_of=lambda path: fields.get((path or "").split(".", 1)[0]),
-        describe=describe_error,
-    )
-    for name, texts in by_field.items():
-        for text in texts:
-            form.add_error(name, text)
-
-
 @require_POST
 def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     dispute = dispute_get_for_user(user=request.user, pk=pk)
@@ -168,7 +155,7 @@ def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(
+            form_allegro_errors(
                 form,
                 exc,
                 {
@@ -204,7 +191,7 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(
+            form_allegro_errors(
                 form,
                 exc,
                 {"status": "decision", "message": "message", "partialRefund": "refund"},
@@ -222,11 +209,4 @@ def attachment(request: HtmxHttpRequest, pk: int, message_pk: int, index: int) -
         got = dispute_attachment(dispute=dispute, message_pk=message_pk, index=index)
     except (errors.AllegroError, AccountNotUsable) as exc:
         return HttpResponse(describe_error(exc), status=502, content_type="text/plain")
-    safe = "".join(c for c in got.name if c.isalnum() or c in "._- ") or "attachment"
-    inline = got.content_type in ATTACHMENT_TYPES
-    response = HttpResponse(
-        got.content, content_type=got.content_type if inline else "application/octet-stream"
-    )
-    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{safe}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(got, inline_types=ATTACHMENT_TYPES)

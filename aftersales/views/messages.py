@@ -4,47 +4,43 @@ a reply with attachments (queued: shown as sending), a new message to an order's
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import AccountStatus, Role
+from accounts.models import Role
 from accounts.selectors import account_scope_id, accounts_with_roles
-from accounts.services import AccountReadOnly, account_require_role
+from accounts.services import account_require_role
 from accounts.tokens import AccountNotUsable
 from aftersales.forms_returns import MessageForm, NewMessageForm, ThreadFilterForm
 from aftersales.inbox import order_url
-from aftersales.messaging import Upload, message_send, thread_mark_read
-from aftersales.models import MessageThread
-from aftersales.selectors import saved_replies_for
+from aftersales.messaging import Upload, message_attachment, message_send, thread_mark_read
+from aftersales.models import Message, MessageThread
+from aftersales.selectors import reply_fill, saved_replies_for
 from aftersales.selectors_returns import (
     account_get_for_user,
+    messages_outgoing,
     thread_get_for_user,
     thread_messages,
     threads_matching,
 )
-from aftersales.views.disputes import _allegro_errors
+from aftersales.views._common import attachment_response, may_act, on_allegro
 from allegro import errors
+from allegro.api.messaging import ATTACHMENT_TYPES
 from backoffice.htmx import HtmxHttpRequest
+from ui.errors import describe_error
 from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
 FILTER_KEYS = ThreadFilterForm.field_order
-
-
-def _fill(text: str, *, login: str, order_id: str) -> str:
-    for placeholder, value in (
-        ("{buyer_login}", login),
-        ("{order_id}", order_id),
-        ("{offer_title}", ""),
-    ):
-        text = text.replace(placeholder, value)
-    return text
+OUTGOING_FAILED_FOR = timedelta(days=7)  # a new message that failed stays listed this long
 
 
 def _uploads(form: MessageForm) -> list[Upload]:
@@ -54,22 +50,31 @@ def _uploads(form: MessageForm) -> list[Upload]:
     ]
 
 
+def _queued(request: HtmxHttpRequest, to: str) -> HttpResponse:
+    messages.success(request, _("Message queued: it is being sent to the buyer."))
+    return HttpResponseRedirect(to)
+
+
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     accounts = accounts_with_roles(user=request.user, scope=account_scope_id(request=request))
     form = ThreadFilterForm(request.GET or None, accounts=accounts)
     qs = threads_matching(accounts=accounts, **form.query())
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
-    context = {
-        "form": form,
-        "options": filter_options(form) if not request.htmx else {},
+    context: dict[str, Any] = {
         "page": page,
         "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
     }
-    template = (
-        "aftersales/messages/list.html#rows" if request.htmx else "aftersales/messages/list.html"
+    if request.htmx:
+        return render(request, "aftersales/messages/list.html#rows", context)
+    context["form"] = form
+    context["options"] = filter_options(form)
+    context["outgoing"] = messages_outgoing(
+        accounts=accounts,
+        account_ids=tuple(form.account_ids()),
+        since=timezone.now() - OUTGOING_FAILED_FOR,
     )
-    return render(request, template, context)
+    return render(request, "aftersales/messages/list.html", context)
 
 
 def _thread_page(
@@ -79,30 +84,35 @@ def _thread_page(
     form: MessageForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    role = thread.viewer_role or 0  # type: ignore[attr-defined]
-    writable = thread.account.status != AccountStatus.UNLINKED
-    can_reply = role >= Role.OPERATOR and writable
-    replies = (
-        list(saved_replies_for(user=request.user, account_id=thread.account_id))
-        if can_reply
-        else []
+    can_reply = may_act(
+        viewer_role=thread.viewer_role,  # type: ignore[attr-defined]
+        account=thread.account,
+        role=Role.OPERATOR,
     )
-    fill = {"login": thread.interlocutor_login, "order_id": thread.order_id}
+    saved = saved_replies_for(user=request.user, account_id=thread.account_id) if can_reply else ()
+    replies = [
+        (
+            r,
+            reply_fill(
+                text=r.text, buyer_login=thread.interlocutor_login, order_id=thread.order_id
+            ),
+        )
+        for r in saved
+    ]
     if form is None:
-        initial = ""
-        for reply in replies:
-            if str(reply.pk) == request.GET.get("reply", ""):
-                initial = _fill(reply.text, **fill)
-        form = MessageForm(initial={"text": initial})
+        chosen = request.GET.get("reply", "")
+        form = MessageForm(
+            initial={"text": next((text for r, text in replies if str(r.pk) == chosen), "")}
+        )
     chat = thread_messages(thread=thread)
     context = {
         "thread": thread,
         "chat": chat,
-        "sending": any(m.local_state == "sending" for m in chat),
+        "sending": any(m.local_state == Message.Local.SENDING for m in chat),
         "order_url": order_url(account_id=thread.account_id, checkout_form_id=thread.order_id),
         "can_reply": can_reply,
         "form": form,
-        "replies": [(r, _fill(r.text, **fill)) for r in replies],
+        "replies": replies,
     }
     template = (
         "aftersales/messages/thread.html#chat"
@@ -115,12 +125,26 @@ def _thread_page(
 @require_GET
 def thread(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     item = thread_get_for_user(user=request.user, pk=pk)
-    role = item.viewer_role or 0  # type: ignore[attr-defined]
-    if not item.read and role >= Role.OPERATOR and item.account.status != AccountStatus.UNLINKED:
+    operator = may_act(
+        viewer_role=item.viewer_role,  # type: ignore[attr-defined]
+        account=item.account,
+        role=Role.OPERATOR,
+    )
+    if not item.read and operator:
         # still unread on Allegro when this fails; the page is readable anyway
         with contextlib.suppress(errors.AllegroError, AccountNotUsable):
             thread_mark_read(actor=request.user, thread=item)
     return _thread_page(request, item)
+
+
+@require_GET
+def attachment(request: HtmxHttpRequest, pk: int, message_pk: int, index: int) -> HttpResponse:
+    item = thread_get_for_user(user=request.user, pk=pk)
+    try:
+        got = message_attachment(thread=item, message_pk=message_pk, index=index)
+    except (errors.AllegroError, AccountNotUsable) as exc:
+        return HttpResponse(describe_error(exc), status=502, content_type="text/plain")
+    return attachment_response(got, inline_types=ATTACHMENT_TYPES)
 
 
 @require_POST
@@ -129,21 +153,19 @@ def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     account_require_role(user=request.user, account=item.account, role=Role.OPERATOR)
     form = MessageForm(request.POST, request.FILES)
     if form.is_valid():
-        try:
-            message_send(
+        sent = on_allegro(
+            form,
+            {"text": "text", "attachments": "attachments"},
+            lambda: message_send(
                 actor=request.user,
                 account=item.account,
                 text=form.cleaned_data["text"],
                 thread=item,
                 files=_uploads(form),
-            )
-        except AccountReadOnly:
-            raise
-        except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(form, exc, {"text": "text", "attachments": "attachments"})
-        else:
-            messages.success(request, _("Message queued: it is being sent to the buyer."))
-            return HttpResponseRedirect(reverse("aftersales:thread", args=[item.pk]))
+            ),
+        )
+        if sent is not None:
+            return _queued(request, reverse("aftersales:thread", args=[item.pk]))
     return _thread_page(request, item, form=form, status=422)
 
 
@@ -152,31 +174,11 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
     accounts = [
         a
         for a in accounts_with_roles(user=request.user)
-        if (a.viewer_role or 0) >= Role.OPERATOR and a.status != AccountStatus.UNLINKED
+        if may_act(viewer_role=a.viewer_role, account=a, role=Role.OPERATOR)
     ]
-    if request.method == "POST":
-        form: Any = NewMessageForm(request.POST, request.FILES, accounts=accounts)
-        if form.is_valid():
-            account = account_get_for_user(user=request.user, pk=form.cleaned_data["account"])
-            try:
-                message = message_send(
-                    actor=request.user,
-                    account=account,
-                    text=form.cleaned_data["text"],
-                    order_id=form.cleaned_data["order"],
-                    login=form.cleaned_data["login"],
-                    files=_uploads(form),
-                )
-            except AccountReadOnly:
-                raise
-            except (errors.AllegroError, AccountNotUsable) as exc:
-                _allegro_errors(form, exc, {"text": "text", "order": "order"})
-            else:
-                messages.success(request, _("Message queued: it is being sent to the buyer."))
-                del message
-                return HttpResponseRedirect(reverse("aftersales:messages"))
-        status = 422
-    else:
+    if not accounts:
+        return HttpResponse(_("You may not write to buyers on any account."), status=403)
+    if request.method == "GET":
         form = NewMessageForm(
             initial={
                 "account": request.GET.get("account"),
@@ -185,7 +187,22 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
             },
             accounts=accounts,
         )
-        status = 200
-    if not accounts:
-        return HttpResponse(_("You may not write to buyers on any account."), status=403)
-    return render(request, "aftersales/messages/new.html", {"form": form}, status=status)
+        return render(request, "aftersales/messages/new.html", {"form": form})
+    form = NewMessageForm(request.POST, request.FILES, accounts=accounts)
+    if form.is_valid():
+        account = account_get_for_user(user=request.user, pk=form.cleaned_data["account"])
+        sent = on_allegro(
+            form,
+            {"text": "text", "order": "order", "recipient": "login"},
+            lambda: message_send(
+                actor=request.user,
+                account=account,
+                text=form.cleaned_data["text"],
+                order_id=form.cleaned_data["order"],
+                login=form.cleaned_data["login"],
+                files=_uploads(form),
+            ),
+        )
+        if sent is not None:
+            return _queued(request, reverse("aftersales:messages"))
+    return render(request, "aftersales/messages/new.html", {"form": form}, status=422)

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import AccountStatus, AllegroAccount, Role
+from accounts.models import AllegroAccount, Role
 from accounts.selectors import account_scope_id, accounts_visible_to, accounts_with_roles
-from accounts.services import AccountReadOnly, account_require_role, allegro_client_for
+from accounts.services import account_require_role, allegro_client_for
 from accounts.tokens import AccountNotUsable
 from aftersales.forms_returns import (
     REFUND_REASON_LABELS,
@@ -37,7 +37,7 @@ from aftersales.selectors_returns import (
     customer_return_get_for_user,
     customer_returns_matching,
 )
-from aftersales.views.disputes import _allegro_errors
+from aftersales.views._common import may_act, on_allegro, order_id_or_404
 from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.api import refunds as refunds_api
@@ -75,8 +75,11 @@ def _return_page(
     form: RejectForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    role = ret.viewer_role or 0  # type: ignore[attr-defined]
-    writable = ret.account.status != AccountStatus.UNLINKED
+    can_manage = may_act(
+        viewer_role=ret.viewer_role,  # type: ignore[attr-defined]
+        account=ret.account,
+        role=Role.MANAGER,
+    )
     context = {
         "ret": ret,
         "items": list(ret.items.order_by("position")),
@@ -85,8 +88,8 @@ def _return_page(
         "order_url": order_url(account_id=ret.account_id, checkout_form_id=ret.order_id),
         "status_labels": RETURN_STATUS_LABELS,
         "rejection_labels": REJECTION_LABELS,
-        "can_manage": role >= Role.MANAGER and writable,
-        "can_reject": role >= Role.MANAGER and writable and ret.status not in ("REJECTED",),
+        "can_manage": can_manage,
+        "can_reject": can_manage and ret.status != "REJECTED",
         "reject_form": form or RejectForm(),
     }
     return render(request, "aftersales/returns/detail.html", context, status=status)
@@ -103,18 +106,17 @@ def reject(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     account_require_role(user=request.user, account=ret.account, role=Role.MANAGER)
     form = RejectForm(request.POST)
     if form.is_valid():
-        try:
-            return_reject(
+        rejected = on_allegro(
+            form,
+            {"rejection": "code", "code": "code", "reason": "reason"},
+            lambda: return_reject(
                 actor=request.user,
                 customer_return=ret,
                 code=form.cleaned_data["code"],
                 reason=form.cleaned_data["reason"],
-            )
-        except AccountReadOnly:
-            raise
-        except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(form, exc, {"rejection": "code", "code": "code", "reason": "reason"})
-        else:
+            ),
+        )
+        if rejected is not None:
             messages.success(request, _("Return rejected on Allegro."))
             return HttpResponseRedirect(reverse("aftersales:return", args=[ret.pk]))
     return _return_page(request, ret, form=form, status=422)
@@ -181,8 +183,10 @@ def _refund_page(
     status = 200
     if post is not None and form.is_valid():
         data = form.cleaned_data
-        try:
-            refund = refund_create(
+        refund = on_allegro(
+            form,
+            {},
+            lambda: refund_create(
                 actor=request.user,
                 account=account,
                 order_id=order_id,
@@ -198,12 +202,9 @@ def _refund_page(
                 customer_return=ret,
                 payment_id=checkout.payment.id or None,
                 command_id=data["command_id"],
-            )
-        except AccountReadOnly:
-            raise
-        except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(form, exc, {})
-        else:
+            ),
+        )
+        if refund is not None:
             messages.success(request, _("Refund queued: it is sent to Allegro now."))
             return HttpResponseRedirect(reverse("aftersales:refund_status", args=[refund.pk]))
         status = 422
@@ -211,18 +212,17 @@ def _refund_page(
         status = 422
     claimable = checkout.status == "CANCELLED" or checkout.payment.paid is None
     if claim_post is not None and claimable and claim_form.is_valid():
-        try:
-            refund_claim_file(
+        filed = on_allegro(
+            claim_form,
+            {"lineItem": "line_item", "quantity": "quantity"},
+            lambda: refund_claim_file(
                 actor=request.user,
                 account=account,
                 line_item_id=claim_form.cleaned_data["line_item"],
                 quantity=claim_form.cleaned_data["quantity"],
-            )
-        except AccountReadOnly:
-            raise
-        except (errors.AllegroError, AccountNotUsable) as exc:
-            _allegro_errors(claim_form, exc, {"lineItem": "line_item", "quantity": "quantity"})
-        else:
+            ),
+        )
+        if filed is not None:
             messages.success(request, _("Commission refund claim filed on Allegro."))
             return HttpResponseRedirect(reverse("aftersales:refund", args=[account.pk, order_id]))
         status = 422
@@ -262,19 +262,10 @@ def _manager_account(request: HtmxHttpRequest, account_id: int) -> AllegroAccoun
     return account
 
 
-def _order_id(order_id: str) -> str:
-    try:
-        return str(uuid.UUID(order_id))
-    except ValueError:
-        from django.http import Http404
-
-        raise Http404("Not an order id.") from None
-
-
 @require_http_methods(["GET", "POST"])
 def refund(request: HtmxHttpRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _manager_account(request, account_id)
-    order_id = _order_id(order_id)
+    order_id = order_id_or_404(order_id)
     if request.method == "POST":
         command = str(request.POST.get("command_id", ""))[:64]
         existing = Refund.objects.filter(account=account, command_id=command).first()
@@ -287,7 +278,7 @@ def refund(request: HtmxHttpRequest, account_id: int, order_id: str) -> HttpResp
 @require_POST
 def claim(request: HtmxHttpRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _manager_account(request, account_id)
-    return _refund_page(request, account, _order_id(order_id), claim_post=request.POST)
+    return _refund_page(request, account, order_id_or_404(order_id), claim_post=request.POST)
 
 
 @require_GET

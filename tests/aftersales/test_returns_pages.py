@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -145,7 +146,7 @@ def test_pages_matrix(
         assert client.get(url).status_code == 302  # anonymous: to the login page
     for key in ("return", "thread", "refund_status", "fees"):
         assert client_for(bob).get(reads[key]).status_code == 404, key
-    assert "r1" not in client_for(bob).get(reads["returns"]).content.decode()
+    assert 'data-return-id="r1"' not in client_for(bob).get(reads["returns"]).content.decode()
     refund_form = reverse("aftersales:refund", args=[account.pk, ret.order_id])
     assert client_for(bob).get(refund_form).status_code == 404
     viewer = client_for(charlie)
@@ -169,6 +170,64 @@ def test_pages_matrix(
     assert operator.get(refund_form).status_code == 403  # refunds: managers only
     assert operator.post(claim, {"line_item": "x", "quantity": "1"}).status_code == 403
     assert operator.get(reverse("aftersales:message_new")).status_code == 200
+
+
+def test_thread_attachments_and_new_messages_matrix(
+    client: Any, client_for: Callable[[Any], Any], alice: Any, bob: Any, charlie: Any, account: Any
+) -> None:
+    _, thread, _ = _rows(account)
+    now = timezone.now()
+    message = Message.objects.create(
+        account=account,
+        thread=thread,
+        local_state=Message.Local.SENT,
+        created_at=now,
+        text="W załączniku",
+        attachments=[{"id": "a1", "file_name": "f.pdf"}, {"id": "../me", "file_name": "x.pdf"}],
+    )
+    elsewhere = Message.objects.create(
+        account=account, thread=None, local_state=Message.Local.SENDING, created_at=now, text="x"
+    )
+
+    def url(pk: int, index: int) -> str:
+        return reverse("aftersales:thread_attachment", args=[thread.pk, pk, index])
+
+    assert client.get(url(message.pk, 0)).status_code == 302  # anonymous: to the login page
+    assert client_for(bob).get(url(message.pk, 0)).status_code == 404
+    viewer = client_for(charlie)
+    assert viewer.get(url(message.pk, 1)).status_code == 404  # not an Allegro attachment id
+    assert viewer.get(url(message.pk, 2)).status_code == 404
+    assert viewer.get(url(elsewhere.pk, 0)).status_code == 404  # not this thread's message
+    unreachable = viewer.get(url(message.pk, 0))  # a factory account: Allegro cannot be asked
+    assert unreachable.status_code == 502
+    assert unreachable.content
+
+    # New messages with no thread yet: listed while sending, and for a week once failed.
+    Message.objects.create(
+        account=account,
+        thread=None,
+        local_state=Message.Local.FAILED,
+        created_at=now,
+        recipient_login="kupujacy_nowy",
+        error="Odbiorca nie jest kupującym",
+        text="y",
+    )
+    Message.objects.create(
+        account=account,
+        thread=None,
+        local_state=Message.Local.FAILED,
+        created_at=now - timedelta(days=8),
+        recipient_login="kupujacy_dawny",
+        text="z",
+    )
+    listing = client_for(alice).get(reverse("aftersales:messages")).content.decode()
+    assert listing.count('data-testid="outgoing-message"') == 2
+    assert "Odbiorca nie jest kupującym" in listing
+    assert "kupujacy_dawny" not in listing
+    assert (
+        'data-testid="outgoing-message"'
+        not in client_for(bob).get(reverse("aftersales:messages")).content.decode()
+    )
 
 
 def test_lists_queries_do_not_grow(
