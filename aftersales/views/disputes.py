@@ -39,6 +39,7 @@ from aftersales.forms_disputes import (
 )
 from aftersales.inbox import order_shipments_url, order_url
 from aftersales.models import Dispute
+from aftersales.selectors import DisputeRow, dispute_rows, saved_replies_for
 from allegro import errors
 from allegro.api.issues import ATTACHMENT_TYPES
 from backoffice.htmx import HtmxHttpRequest
@@ -50,11 +51,6 @@ FILTER_KEYS = DisputeFilterForm.field_order
 
 
 def _saved_replies(request: HtmxHttpRequest, dispute: Dispute) -> list[Any]:
-    """The saved replies (of the inbox's templates), when that part is installed."""
-    try:
-        from aftersales.selectors import saved_replies_for
-    except ImportError:  # pragma: no cover - the saved replies arrive with the inbox
-        return []
     return list(saved_replies_for(user=request.user, account_id=dispute.account_id))
 
 
@@ -72,15 +68,21 @@ def _fill(text: str, dispute: Dispute) -> str:
 def index(request: HtmxHttpRequest) -> HttpResponse:
     accounts = accounts_with_roles(user=request.user, scope=account_scope_id(request=request))
     form = DisputeFilterForm(request.GET or None, accounts=accounts)
-    qs = disputes_matching(accounts=accounts, query=form.query()).select_related("account")
+    # only the columns a row shows; the account's login comes from the accounts in view
+    qs = disputes_matching(accounts=accounts, query=form.query()).only(*DisputeRow.COLUMNS)
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
+        "rows": dispute_rows(
+            disputes=page.object_list,
+            logins={a.pk: a.login for a in accounts},
+            detail_prefix=reverse("aftersales:disputes"),
+            type_labels=TYPE_LABELS,
+            status_labels=STATUS_LABELS,
+        ),
         "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
-        "type_labels": TYPE_LABELS,
-        "status_labels": STATUS_LABELS,
     }
     template = (
         "aftersales/disputes/list.html#rows" if request.htmx else "aftersales/disputes/list.html"
