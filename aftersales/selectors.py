@@ -166,18 +166,6 @@ def rating_rows(
 
 @dataclass(frozen=True, slots=True)
 class DisputeRow:
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "account_id",
-        "allegro_id",
-        "opened_at",
-        "type",
-        "status",
-        "subject",
-        "buyer_login",
-        "decision_due_at",
-    )
-
     pk: int
     allegro_id: str
     url: str
@@ -219,6 +207,49 @@ def dispute_rows(
         )
         for d in disputes
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAttachment:
+    url: str  # through this server (the account's token stays here)
+    name: str  # "" when Allegro gave none
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    role: str  # BUYER, SELLER, ADMIN or another word of Allegro's
+    author_login: str
+    sent: str
+    text: str
+    attachments: list[ChatAttachment]
+
+    @property
+    def role_class(self) -> str:
+        return self.role.lower()
+
+
+def dispute_chat(*, dispute: Dispute, detail_url: str) -> list[ChatRow]:
+    """A dispute's whole chat, oldest first, as the page prints it; ``detail_url`` is the
+    dispute's page (its attachments are under ``<detail_url>messages/<pk>/attachments/<n>/``)."""
+    rows = []
+    for m in dispute.messages.defer("raw").order_by("created_at", "id"):
+        files = m.attachments if isinstance(m.attachments, list) else []
+        rows.append(
+            ChatRow(
+                role=m.author_role,
+                author_login=m.author_login,
+                sent=when(m.created_at) if m.created_at else "",
+                text=m.text,
+                attachments=[
+                    ChatAttachment(
+                        url=f"{detail_url}messages/{m.pk}/attachments/{n}/",
+                        name=str(f.get("fileName") or "") if isinstance(f, dict) else "",
+                    )
+                    for n, f in enumerate(files)
+                ],
+            )
+        )
+    return rows
 
 
 def rating_get_for_user(*, user: AnyUser, pk: int) -> Rating:

@@ -26,7 +26,6 @@ from aftersales.disputes import (
     dispute_chat_active,
     dispute_get_for_user,
     dispute_message_types,
-    dispute_messages,
     dispute_reply,
     disputes_matching,
 )
@@ -39,7 +38,7 @@ from aftersales.forms_disputes import (
 )
 from aftersales.inbox import order_shipments_url, order_url
 from aftersales.models import Dispute
-from aftersales.selectors import DisputeRow, dispute_rows, saved_replies_for
+from aftersales.selectors import dispute_chat, dispute_rows, saved_replies_for
 from allegro import errors
 from allegro.api.issues import ATTACHMENT_TYPES
 from backoffice.htmx import HtmxHttpRequest
@@ -68,8 +67,9 @@ def _fill(text: str, dispute: Dispute) -> str:
 def index(request: HtmxHttpRequest) -> HttpResponse:
     accounts = accounts_with_roles(user=request.user, scope=account_scope_id(request=request))
     form = DisputeFilterForm(request.GET or None, accounts=accounts)
-    # only the columns a row shows; the account's login comes from the accounts in view
-    qs = disputes_matching(accounts=accounts, query=form.query()).only(*DisputeRow.COLUMNS)
+    # Allegro's document is not shown (it is most of a row's bytes); the account's login comes
+    # from the accounts in view, not from a join
+    qs = disputes_matching(accounts=accounts, query=form.query()).defer("raw")
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -106,7 +106,9 @@ def _detail(
         reply_form = ReplyForm(initial={"text": initial, "type": "REGULAR"}, message_types=types)
     context = {
         "dispute": dispute,
-        "chat": dispute_messages(dispute=dispute),
+        "chat": dispute_chat(
+            dispute=dispute, detail_url=reverse("aftersales:dispute", args=[dispute.pk])
+        ),
         "order_url": order_url(
             account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id
         ),

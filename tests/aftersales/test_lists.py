@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,12 @@ from accounts.models import Role
 from aftersales.forms_disputes import STATUS_LABELS, TYPE_LABELS
 from aftersales.models import Dispute, Rating
 from aftersales.services import ratings_summaries_for, ratings_summary_for
-from tests.factories import AllegroAccountFactory, DisputeFactory, RatingFactory
+from tests.factories import (
+    AllegroAccountFactory,
+    DisputeFactory,
+    DisputeMessageFactory,
+    RatingFactory,
+)
 from ui.paging import COUNT_CAP
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -192,3 +197,48 @@ def test_disputes_total_above_the_cap_is_flagged_as_an_estimate(
     Dispute.objects.filter(account=account).exclude(allegro_id="issue-0").delete()
     html = client_for(alice).get(reverse("aftersales:disputes")).content.decode()
     assert 'data-testid="dispute-total">1 sprawa</p>' in html
+
+
+def test_dispute_chat_as_printed(
+    client_for: Callable[[Any], Any], alice: Any, account: Any
+) -> None:
+    dispute = DisputeFactory(account=account, status="DISPUTE_ONGOING")
+    sent = datetime(2031, 7, 1, 8, 5, tzinfo=UTC)  # 10:05 in Warsaw (summer time)
+    said = [
+        ("BUYER", "Paczka <b>uszkodzona</b>\nzdjęcia w załączniku", []),
+        ("SELLER", "Przepraszamy", [{"fileName": "protokol.pdf"}, {"url": "https://x/1"}]),
+        ("ADMIN", "", []),
+        ("SYSTEM", "Sprawa zamknięta", []),
+    ]
+    messages = [
+        DisputeMessageFactory(
+            dispute=dispute,
+            author_role=role,
+            author_login=f"autor-{role.lower()}",
+            text=text,
+            attachments=files,
+            created_at=sent + timedelta(minutes=n),
+        )
+        for n, (role, text, files) in enumerate(said)
+    ]
+    html = client_for(alice).get(reverse("aftersales:dispute", args=[dispute.pk])).content
+    chat = html.decode().split('data-testid="dispute-chat"', 1)[1].split("</ol>", 1)[0]
+    items = [re.sub(r">\s+<", "><", item) for item in chat.split('<li class="chat-')[1:]]
+    assert len(items) == 4
+    buyer, seller, advisor, system = items
+    assert buyer.startswith('buyer" data-testid="chat-message" data-role="BUYER"')
+    assert "<strong>Kupujący</strong> autor-buyer · 2031-07-01 10:05" in buyer
+    assert "<p>Paczka &lt;b&gt;uszkodzona&lt;/b&gt;<br>zdjęcia w załączniku</p>" in buyer
+    assert "<strong>My</strong> autor-seller · 2031-07-01 10:06" in seller
+    first, second = (
+        reverse("aftersales:dispute_attachment", args=[dispute.pk, messages[1].pk, n])
+        for n in (0, 1)
+    )
+    assert f'<a href="{first}" data-testid="chat-attachment"' in seller
+    assert ">protokol.pdf</a>" in seller
+    assert f'<a href="{second}" data-testid="chat-attachment"' in seller
+    assert ">załącznik</a>" in seller
+    assert "<strong>Doradca Allegro</strong> autor-admin" in advisor
+    assert "<p>" not in advisor.split("</p>", 1)[1]  # no text: no paragraph for it
+    assert system.startswith('system" data-testid="chat-message" data-role="SYSTEM"')
+    assert "<strong>Allegro</strong> autor-system" in system
