@@ -47,6 +47,10 @@ from ui.listing import filter_options, filter_querystring
 from ui.paging import CappedPaginator
 
 FILTER_KEYS = DisputeFilterForm.field_order
+# Disputes are counted exactly up to this many (an index-only count, about a millisecond for
+# 10 000): a shop has far fewer disputes than ratings or orders, and an exact total costs less
+# than the planner's estimate (one more query) the default cap would ask for.
+COUNT_CAP = 10_000
 
 
 def _saved_replies(request: HtmxHttpRequest, dispute: Dispute) -> list[Any]:
@@ -70,7 +74,8 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     # Allegro's document is not shown (it is most of a row's bytes); the account's login comes
     # from the accounts in view, not from a join
     qs = disputes_matching(accounts=accounts, query=form.query()).defer("raw")
-    page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(qs, form.page_size(), count_qs=qs, cap=COUNT_CAP)
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
