@@ -59,6 +59,8 @@ class Dispute(models.Model):
             models.Index(fields=["account", "status"], name="dispute_account_status"),
             models.Index(fields=["checkout_form_id"], name="dispute_checkout_form"),
             models.Index(fields=["account", "-opened_at"], name="dispute_account_opened"),
+            # the disputes list across accounts, newest opened first (a top-N read, no sort)
+            models.Index(fields=["-opened_at", "-id"], name="dispute_opened"),
         ]
 
     def __str__(self) -> str:
@@ -144,6 +146,13 @@ class Rating(models.Model):
             # the ratings list across accounts, newest change first
             models.Index(
                 fields=["-last_changed_at", "-id"], name="rating_live_changed", condition=LIVE
+            ),
+            # the ratings list filtered to unanswered ones (of an account, recommending or not):
+            # its page read in order and its count from the index alone
+            models.Index(
+                fields=["account", "recommended", "-last_changed_at", "-id"],
+                name="rating_unanswered_changed",
+                condition=Q(answer_message="", answer_created_at__isnull=True) & LIVE,
             ),
             # the inbox: the few ratings that may wait for an answer, by the buyer's last word
             # (``inbox.ratings_waiting``'s ``waiting_since``) or by the removal window

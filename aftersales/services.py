@@ -8,6 +8,7 @@ when Allegro was called). Assignee, "handled" and notes are local: never sent to
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -135,15 +136,21 @@ def rating_request_removal(*, rating: Rating, message: str, actor: AnyUser) -> R
     return rating
 
 
+def _summary_key(account_id: int) -> str:
+    return f"aftersales:ratings-summary:{account_id}"
+
+
+def _summary_cached(cached: Any) -> ratings_api.RatingsSummary | str:
+    return cached if isinstance(cached, str) else ratings_api.RatingsSummary.parse(cached)
+
+
 def ratings_summary_for(*, account: AllegroAccount) -> ratings_api.RatingsSummary | str:
     """The account's ratings summary from Allegro (cached for 15 minutes), or the reason it
     could not be read (remembered for a minute so pages stay fast when Allegro is not)."""
-    key = f"aftersales:ratings-summary:{account.pk}"
+    key = _summary_key(account.pk)
     cached = cache.get(key)
     if cached is not None:
-        if isinstance(cached, str):
-            return cached
-        return ratings_api.RatingsSummary.parse(cached)
+        return _summary_cached(cached)
     try:
         summary = ratings_api.get_ratings_summary(
             allegro_client_for(account=account), user_id=account.allegro_user_id
@@ -155,6 +162,21 @@ def ratings_summary_for(*, account: AllegroAccount) -> ratings_api.RatingsSummar
         return problem
     cache.set(key, summary.raw, SUMMARY_TTL)
     return summary
+
+
+def ratings_summaries_for(
+    *, accounts: Sequence[AllegroAccount]
+) -> list[tuple[AllegroAccount, ratings_api.RatingsSummary | str]]:
+    """``ratings_summary_for`` of each account, the cached ones read in one round trip."""
+    found = cache.get_many([_summary_key(a.pk) for a in accounts])
+    summaries: list[tuple[AllegroAccount, ratings_api.RatingsSummary | str]] = []
+    for account in accounts:
+        cached = found.get(_summary_key(account.pk))
+        if cached is None:  # not cached: asked from Allegro (and cached) as one account's
+            summaries.append((account, ratings_summary_for(account=account)))
+        else:
+            summaries.append((account, _summary_cached(cached)))
+    return summaries
 
 
 # --- the inbox's local state ------------------------------------------------------------------

@@ -21,11 +21,13 @@ from aftersales.forms import AnswerForm, AssignForm, NoteForm, RatingFilterForm,
 from aftersales.inbox import order_url
 from aftersales.models import Rating
 from aftersales.selectors import (
+    RatingRow,
     assignable_staff,
     rating_get_for_user,
     rating_notes,
     rating_offers,
     rating_revisions,
+    rating_rows,
     ratings_matching,
     reply_render,
     saved_replies_for,
@@ -34,7 +36,7 @@ from aftersales.services import (
     rating_answer,
     rating_removal_possible,
     rating_request_removal,
-    ratings_summary_for,
+    ratings_summaries_for,
 )
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
@@ -47,7 +49,7 @@ SUMMARY_ACCOUNTS = 10  # summaries shown at most (each is one cached Allegro cal
 
 
 def _summaries(accounts: Any) -> list[tuple[Any, Any]]:
-    return [(a, ratings_summary_for(account=a)) for a in list(accounts)[:SUMMARY_ACCOUNTS]]
+    return ratings_summaries_for(accounts=list(accounts)[:SUMMARY_ACCOUNTS])
 
 
 @require_GET
@@ -55,14 +57,19 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
     form = RatingFilterForm(request.GET or None, accounts=accounts)
-    # the list never shows Allegro's document: not read (it is most of a row's bytes)
-    qs = ratings_matching(accounts=accounts, query=form.query()).select_related("account")
-    qs = qs.defer("raw")
+    # only the columns a row shows (Allegro's document is most of a row's bytes); the account's
+    # login comes from the accounts in view, not from a join
+    qs = ratings_matching(accounts=accounts, query=form.query()).only(*RatingRow.COLUMNS)
     page = CappedPaginator(qs, form.page_size(), count_qs=qs).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
+        "rows": rating_rows(
+            ratings=page.object_list,
+            logins={a.pk: a.login for a in accounts},
+            detail_prefix=reverse("aftersales:ratings"),
+        ),
         "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
         "summaries": _summaries(accounts) if not request.htmx else [],
     }
