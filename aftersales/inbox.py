@@ -20,16 +20,21 @@ where Allegro gives none, by age: such an item is "due" ``REPLY_TARGET`` after i
 waiting, so the two kinds interleave on one time line. Items leave when the mirror shows the
 seller's answer (Allegro's reply to our request, or the next poll).
 
-Every query here is constant in number: the page is one ``UNION ALL`` of the two kinds (plus its
-capped count) and one load per kind; the per-account counts are one grouped ``UNION ALL``.
+Every query here is constant in number, and each reads only what waits (partial indexes:
+``rating_waiting``, ``dispute_waiting``; whose turn it is in a dispute is a column the mirror
+keeps, ``Dispute.last_speaker``, not a read of its chat): the page is one ``UNION ALL`` of the
+kinds that carries every column a row shows, sorted and sliced in SQL; the counts per account
+and kind are one grouped ``UNION ALL``, from which the page's total is taken unless the
+assignee or overdue filter is on (then one ``COUNT`` of the union).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import (
@@ -40,35 +45,29 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from aftersales.models import (
+    CLAIM_SUBMITTED,
+    DISPUTE_WAITING,
     LIVE,
     NEGATIVE_OR_NEUTRAL,
     UNANSWERED,
     Dispute,
-    DisputeMessage,
     Rating,
 )
 from ui.paging import Accounts, account_filter
 
 M = TypeVar("M", Rating, Dispute)
-
-DISPUTE_ONGOING = "DISPUTE_ONGOING"
-CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
-# Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
-SPEAKERS = ("BUYER", "SELLER", "ADMIN")
-OTHER_SIDE = ("BUYER", "ADMIN")
 
 KIND_RATING = "rating"
 KIND_DISPUTE = "dispute"
@@ -78,6 +77,9 @@ KIND_CHOICES = [
     (KIND_DISPUTE, _("Disputes")),
     (KIND_CLAIM, _("Claims")),
 ]
+ALL_KINDS = tuple(k for k, _label in KIND_CHOICES)
+# What the inbox's actions (assign, handled, note) name in their URL.
+TARGET_KINDS = ("rating", "dispute")
 
 
 def answer_window() -> timedelta:
@@ -89,7 +91,7 @@ def reply_target() -> timedelta:
     return timedelta(hours=int(getattr(settings, "AFTERSALES_REPLY_TARGET_HOURS", 48)))
 
 
-# --- ratings ----------------------------------------------------------------------------------
+# --- what waits, per kind ---------------------------------------------------------------------
 
 NOT_HANDLED = Q(inbox_state__handled_at__isnull=True) | Q(
     inbox_state__handled_at__lt=F("waiting_since")
@@ -125,42 +127,24 @@ def ratings_waiting(*, accounts: Accounts | None, now: datetime | None = None) -
     )
 
 
-# --- disputes and claims ----------------------------------------------------------------------
-
-
-def _last_of(roles: Sequence[str], column: str) -> Subquery:
-    return Subquery(
-        DisputeMessage.objects.filter(dispute_id=OuterRef("pk"), author_role__in=roles)
-        .order_by("-created_at", "-id")
-        .values(column)[:1]
-    )
-
-
 def disputes_waiting(
     *, accounts: Accounts | None, now: datetime | None = None
 ) -> QuerySet[Dispute]:
     """Claims awaiting the seller's decision, and open disputes whose last word (by a person)
-    is the buyer's or an Allegro advisor's, or with no word yet; annotated like
-    :func:`ratings_waiting` (``deadline``: the claim's decision due date)."""
+    is the buyer's or an Allegro advisor's, or with no word yet (``DISPUTE_WAITING``: the
+    columns the mirror keeps, as the partial index dispute_waiting); ``waiting_since`` is the
+    column, annotated like :func:`ratings_waiting` (``deadline``: the claim's decision due
+    date)."""
     return (
         _of(Dispute.objects.all(), accounts)
-        .filter(status__in=[DISPUTE_ONGOING, CLAIM_SUBMITTED])
-        .annotate(last_speaker=_last_of(SPEAKERS, "author_role"))
-        .filter(
-            Q(status=CLAIM_SUBMITTED)
-            | Q(last_speaker__in=OTHER_SIDE)
-            | Q(last_speaker__isnull=True)
-        )
-        .annotate(
-            waiting_since=Coalesce(_last_of(OTHER_SIDE, "created_at"), "opened_at", "synced_at"),
-            deadline=F("decision_due_at"),
-        )
+        .filter(DISPUTE_WAITING)
         .filter(NOT_HANDLED)
+        .annotate(deadline=F("decision_due_at"))
         .annotate(due=Coalesce("deadline", _later(reply_target())))
     )
 
 
-# --- the inbox page ---------------------------------------------------------------------------
+# --- the inbox's rows: one UNION ALL of the kinds ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -169,6 +153,27 @@ class InboxQuery:
     kinds: Sequence[str] = ()  # empty: all
     assigned: str = ""  # "me", "none" or ""
     overdue: bool = False
+
+    @property
+    def counted_by_kind(self) -> bool:
+        """Whether the counts per account and kind give this query's total (no assignee or
+        overdue filter)."""
+        return not self.assigned and not self.overdue
+
+
+SUMMARY = 80  # characters of a comment or subject shown
+
+
+def _text(value: str) -> Value:
+    return Value(value, output_field=CharField())
+
+
+def _claim_or_dispute() -> Case:
+    return Case(
+        When(type="CLAIM", then=_text(KIND_CLAIM)),
+        default=_text(KIND_DISPUTE),
+        output_field=CharField(),
+    )
 
 
 def _narrow(qs: QuerySet[Any], *, query: InboxQuery, user: Any, now: datetime) -> QuerySet[Any]:
@@ -183,28 +188,67 @@ def _narrow(qs: QuerySet[Any], *, query: InboxQuery, user: Any, now: datetime) -
     return qs
 
 
-def _rows(qs: QuerySet[Any], kind: Any) -> QuerySet[Any]:
-    return qs.order_by().values_list(
-        Value(kind, output_field=CharField()) if isinstance(kind, str) else kind,
+# Every part of the union selects these columns, in this order (see :class:`Row`).
+def _columns(kind: Any, *, buyer: str, order: str, summary: Any, state: Any) -> tuple[Any, ...]:
+    return (
+        kind,
         "pk",
         "due",
         "waiting_since",
+        "deadline",
+        "account_id",
+        buyer,
+        order,
+        summary,
+        state,
+        "inbox_state__assignee_id",
+        "inbox_state__assignee__username",
     )
 
 
-def inbox_source(
-    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime | None = None
-) -> QuerySet[Any]:
-    """``(kind, pk, due, waiting_since)`` rows of the inbox, most urgent first (sliceable,
-    countable: the page source of a ``CappedPaginator``)."""
-    now = now or timezone.now()
-    kinds = set(query.kinds) or {KIND_RATING, KIND_DISPUTE, KIND_CLAIM}
+@dataclass(frozen=True)
+class Row:
+    """One waiting item as the union selects it: everything its line on the page shows."""
+
+    kind: str
+    pk: int
+    due: datetime
+    waiting_since: datetime
+    deadline: datetime | None
+    account_id: int
+    buyer: str
+    order_id: str
+    summary: str
+    state: str  # a rating: "negative" / "neutral"; a dispute or claim: its status
+    assignee_id: int | None
+    assignee: str | None
+
+
+def _parts(
+    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime
+) -> list[QuerySet[Any]]:
+    kinds = set(query.kinds) or set(ALL_KINDS)
     parts: list[QuerySet[Any]] = []
     if KIND_RATING in kinds:
         ratings = _narrow(
             ratings_waiting(accounts=accounts, now=now), query=query, user=user, now=now
         )
-        parts.append(_rows(ratings, KIND_RATING))
+        negative = Case(
+            When(recommended=True, then=_text("neutral")),
+            default=_text("negative"),
+            output_field=CharField(),
+        )
+        parts.append(
+            ratings.order_by().values_list(
+                *_columns(
+                    _text(KIND_RATING),
+                    buyer="buyer_login",
+                    order="checkout_form_id",
+                    summary=Left("comment", SUMMARY + 1),
+                    state=negative,
+                )
+            )
+        )
     issue_kinds = [k for k in (KIND_DISPUTE, KIND_CLAIM) if k in kinds]
     if issue_kinds:
         disputes = _narrow(
@@ -212,113 +256,134 @@ def inbox_source(
         )
         if len(issue_kinds) == 1:
             disputes = disputes.filter(type=issue_kinds[0].upper())
-        kind = Case(
-            When(type="CLAIM", then=Value(KIND_CLAIM)),
-            default=Value(KIND_DISPUTE),
-            output_field=CharField(),
+        parts.append(
+            disputes.order_by().values_list(
+                *_columns(
+                    _claim_or_dispute(),
+                    buyer="buyer_login",
+                    order="checkout_form_id",
+                    summary=Left("subject", SUMMARY + 1),
+                    state="status",
+                )
+            )
         )
-        parts.append(_rows(disputes, kind))
+    return parts
+
+
+def inbox_source(
+    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime | None = None
+) -> QuerySet[Any] | None:
+    """The inbox's rows (the :class:`Row` columns), most urgent first: one ``UNION ALL``,
+    sorted and sliced by PostgreSQL. ``None`` when no kind is asked for."""
+    now = now or timezone.now()
+    parts = _parts(accounts=accounts, query=query, user=user, now=now)
+    if not parts:
+        return None
     combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return combined.order_by("due", "waiting_since", "pk")
 
 
+# --- counts -----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class WaitingRow:
-    kind: str
-    pk: int
-    due: datetime
-    waiting_since: datetime
-    account_id: int
-    assignee_id: int | None
+class Counts:
+    """What waits in the accounts in view: ``by_kind[(account id, kind)]``."""
+
+    by_kind: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def per_account(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for (account_id, _kind), n in self.by_kind.items():
+            counts[account_id] = counts.get(account_id, 0) + n
+        return counts
+
+    def total(self, *, query: InboxQuery) -> int:
+        """The total of ``query`` (only when :attr:`InboxQuery.counted_by_kind`)."""
+        kinds = set(query.kinds) or set(ALL_KINDS)
+        accounts = set(query.account_ids)
+        return sum(
+            n
+            for (account_id, kind), n in self.by_kind.items()
+            if kind in kinds and (not accounts or account_id in accounts)
+        )
 
 
-def _waiting_values(qs: QuerySet[Any], kind: Any) -> QuerySet[Any]:
-    return qs.order_by().values_list(
-        Value(kind, output_field=CharField()) if isinstance(kind, str) else kind,
-        "pk",
-        "due",
-        "waiting_since",
-        "account_id",
-        "inbox_state__assignee_id",
+def _grouped(qs: QuerySet[Any], kind: str | None = None) -> QuerySet[Any]:
+    """``(account id, kind or the dispute's type, n)`` rows."""
+    rows: QuerySet[Any] = (
+        qs.order_by()
+        .values("account_id", *([] if kind else ["type"]))
+        .annotate(n=Count("pk", output_field=IntegerField()))
+        .values_list("account_id", _text(kind) if kind else "type", "n")
     )
+    return rows
 
 
-def inbox_waiting(*, accounts: Accounts, now: datetime | None = None) -> list[WaitingRow]:
-    """Everything waiting in ``accounts``, most urgent first, in ONE query (a ``UNION ALL`` of
-    the two kinds, six narrow columns a row). The inbox page filters, counts and pages these
-    rows itself: what waits for a seller is a short list (what a team clears every morning),
-    while the same union run three times (page, its count, the counts per account) costs three
-    times the reading of the chats."""
+def inbox_counts_by_kind(*, accounts: Accounts, now: datetime | None = None) -> Counts:
+    """Items waiting per account and kind: one grouped ``UNION ALL`` for every account in view."""
     now = now or timezone.now()
-    claim_or_dispute = Case(
-        When(type="CLAIM", then=Value(KIND_CLAIM)),
-        default=Value(KIND_DISPUTE),
-        output_field=CharField(),
+    rows = _grouped(ratings_waiting(accounts=accounts, now=now), KIND_RATING).union(
+        _grouped(disputes_waiting(accounts=accounts, now=now)), all=True
     )
-    rows = _waiting_values(ratings_waiting(accounts=accounts, now=now), KIND_RATING).union(
-        _waiting_values(disputes_waiting(accounts=accounts, now=now), claim_or_dispute), all=True
-    )
-    found = [WaitingRow(*row) for row in rows]
-    found.sort(key=lambda r: (r.due, r.waiting_since, r.pk))
-    return found
+    by_kind: dict[tuple[int, str], int] = {}
+    for account_id, kind_or_type, n in rows:
+        kind = {"CLAIM": KIND_CLAIM, KIND_RATING: KIND_RATING}.get(kind_or_type, KIND_DISPUTE)
+        by_kind[(account_id, kind)] = by_kind.get((account_id, kind), 0) + n
+    return Counts(by_kind)
 
 
-def inbox_select(
-    *, rows: Sequence[WaitingRow], query: InboxQuery, user: Any, now: datetime
-) -> list[WaitingRow]:
-    """The rows the inbox's filters keep (the same rules as :func:`inbox_source`)."""
-    kinds = set(query.kinds) or {KIND_RATING, KIND_DISPUTE, KIND_CLAIM}
-    accounts = set(query.account_ids)
-    chosen = []
-    for row in rows:
-        if row.kind not in kinds or (accounts and row.account_id not in accounts):
-            continue
-        if query.assigned == "me" and row.assignee_id != user.pk:
-            continue
-        if query.assigned == "none" and row.assignee_id is not None:
-            continue
-        if query.overdue and not row.due < now:
-            continue
-        chosen.append(row)
-    return chosen
+def inbox_counts(*, accounts: Accounts, now: datetime | None = None) -> dict[int, int]:
+    """``{account id: items waiting}``: one grouped query for every account in view."""
+    return inbox_counts_by_kind(accounts=accounts, now=now).per_account()
 
 
-def inbox_counts_of(rows: Sequence[WaitingRow]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for row in rows:
-        counts[row.account_id] = counts.get(row.account_id, 0) + 1
-    return counts
+class InboxRows:
+    """The inbox's rows for a ``Paginator``: sliced in SQL, counted from :class:`Counts` when
+    they tell (else one ``COUNT`` of the union)."""
+
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        query: InboxQuery,
+        user: Any,
+        counts: Counts,
+        now: datetime | None = None,
+    ) -> None:
+        self.query = query
+        self.counts = counts
+        self.source = inbox_source(accounts=accounts, query=query, user=user, now=now)
+        self._total: int | None = None
+
+    def __len__(self) -> int:
+        if self._total is None:
+            if self.source is None:
+                self._total = 0
+            elif self.query.counted_by_kind:
+                self._total = self.counts.total(query=self.query)
+            else:
+                self._total = int(self.source.count())
+        return self._total
+
+    @overload
+    def __getitem__(self, item: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[Row]: ...
+
+    def __getitem__(self, item: int | slice) -> Row | list[Row]:
+        if isinstance(item, int):
+            return self[item : item + 1][0]
+        if self.source is None:
+            return []
+        return [Row(*row) for row in self.source[item]]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self[0 : len(self)])
 
 
-@dataclass(frozen=True)
-class InboxItem:
-    kind: str
-    obj: Any  # Rating or Dispute
-    due: datetime
-    waiting_since: datetime
-    deadline: datetime | None  # Allegro's
-    url: str  # where Enter goes
-    reply_url: str  # where "r" goes
-    order_url: str
-    reasons: list[str]
-
-    @property
-    def account(self) -> Any:
-        return self.obj.account
-
-    @property
-    def assignee(self) -> Any:
-        state = getattr(self.obj, "inbox_state", None)
-        return state.assignee if state is not None else None
-
-    @property
-    def target_kind(self) -> str:
-        """``rating`` or ``dispute`` (a claim is a dispute): the inbox actions' URL kind."""
-        return "rating" if self.kind == KIND_RATING else "dispute"
-
-    @property
-    def key(self) -> str:
-        return f"{self.target_kind}-{self.obj.pk}"
+# --- the page's items -------------------------------------------------------------------------
 
 
 def order_url(*, account_id: int, checkout_form_id: str, base: str | None = None) -> str:
@@ -327,27 +392,8 @@ def order_url(*, account_id: int, checkout_form_id: str, base: str | None = None
     list's URL when the caller already has it)."""
     if not checkout_form_id:
         return ""
-    from urllib.parse import urlencode
-
     query = urlencode({"q": checkout_form_id, "account": account_id})
     return f"{base or reverse('orders:index')}?{query}"
-
-
-class _Urls:
-    """Per-page URL building: each route reversed once, then filled in per row."""
-
-    MARK = 987654321987
-
-    def __init__(self) -> None:
-        self.orders = reverse("orders:index")
-        self.rating = reverse("aftersales:rating", args=[self.MARK])
-        try:
-            self.dispute: str | None = reverse("aftersales:dispute", args=[self.MARK])
-        except NoReverseMatch:
-            self.dispute = None
-
-    def of(self, pattern: str, pk: int) -> str:
-        return pattern.replace(str(self.MARK), str(pk))
 
 
 def order_shipments_url(*, account_id: int, checkout_form_id: str) -> str:
@@ -355,8 +401,6 @@ def order_shipments_url(*, account_id: int, checkout_form_id: str) -> str:
     shipping): the shipping list's shipments tab searched for the order id within the account."""
     if not checkout_form_id:
         return ""
-    from urllib.parse import urlencode
-
     query = urlencode({"tab": "shipments", "q": checkout_form_id, "account": account_id})
     return f"{reverse('shipping:index')}?{query}"
 
@@ -369,117 +413,204 @@ def dispute_url(dispute: Dispute) -> str:
         return order_url(account_id=dispute.account_id, checkout_form_id=dispute.checkout_form_id)
 
 
+MARK = 987654321987  # a number no row has: reversed once, then replaced by each row's pk
+
+
+def _pattern(name: str, *args: Any) -> str:
+    return reverse(name, args=[*args, MARK])
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A line of the inbox page, ready to print: every text computed here once, so the template
+    only prints (a Django template's lookups and filters are most of a long page's time)."""
+
+    kind: str
+    target_kind: str  # the inbox actions' URL kind: ``rating`` or ``dispute`` (a claim too)
+    pk: int
+    key: str
+    label: str
+    summary: str
+    reasons: list[str]
+    account_id: int
+    account_login: str
+    buyer: str
+    order_id: str
+    order_short: str
+    order_url: str
+    due: datetime
+    waiting_since: datetime
+    waited: str  # how long it has been waiting
+    deadline: datetime | None  # Allegro's
+    left: str  # time left before the deadline, or why it is late; "—" when nothing to say
+    left_alert: bool
+    deadline_text: str
+    assignee_id: int | None
+    assignee: str
+    url: str  # where Enter goes
+    reply_url: str  # where "r" goes
+    handled_url: str
+    assign_url: str
+    operable: bool  # the viewer may assign and mark handled
+    take: bool  # the viewer may take it (operable, not theirs yet)
+    overdue: bool  # past its deadline, or waiting longer than ``REPLY_TARGET``
+
+    def __getitem__(self, name: str) -> Any:
+        # A template looks ``item.x`` up as ``item["x"]`` first: answering it here spares the
+        # failed subscript (an exception) before the attribute, for every value of every row.
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
+class _Urls:
+    """Per-page URL building: each route reversed once, then filled in per row."""
+
+    def __init__(self) -> None:
+        self.orders = reverse("orders:index")
+        self.rating = _pattern("aftersales:rating")
+        self.dispute = _pattern("aftersales:dispute")
+        self.handled = {k: _pattern("aftersales:handled", k) for k in TARGET_KINDS}
+        self.assign = {k: _pattern("aftersales:assign", k) for k in TARGET_KINDS}
+
+    @staticmethod
+    def of(pattern: str, pk: int) -> str:
+        return pattern.replace(str(MARK), str(pk))
+
+
+class _Durations:
+    """ "3 days, 4 hours" (two adjacent units at most, as Django's ``timesince``), each unit's
+    translation looked up once per page."""
+
+    UNITS = (("days", 86400), ("hours", 3600), ("minutes", 60))
+
+    def __init__(self) -> None:
+        self.words: dict[tuple[str, int], str] = {}
+
+    def unit(self, name: str, count: int) -> str:
+        key = (name, count)
+        if key not in self.words:
+            if name == "days":
+                text = ngettext("%(count)d day", "%(count)d days", count)
+            elif name == "hours":
+                text = ngettext("%(count)d hour", "%(count)d hours", count)
+            else:
+                text = ngettext("%(count)d minute", "%(count)d minutes", count)
+            self.words[key] = text % {"count": count}
+        return self.words[key]
+
+    def of(self, delta: timedelta) -> str:
+        seconds = max(0, int(delta.total_seconds()))
+        for i, (name, size) in enumerate(self.UNITS):
+            count = seconds // size
+            if count or name == "minutes":
+                text = self.unit(name, count)
+                if i + 1 < len(self.UNITS):
+                    below, below_size = self.UNITS[i + 1]
+                    rest = (seconds - count * size) // below_size
+                    if rest:
+                        text = f"{text}, {self.unit(below, rest)}"
+                return text
+        return ""  # not reached: minutes always answer
+
+
+def _labels() -> dict[str, str]:
+    return {
+        k: str(v)
+        for k, v in {
+            "negative": _("Negative rating"),
+            "neutral": _("Neutral rating"),
+            KIND_DISPUTE: _("Dispute"),
+            KIND_CLAIM: _("Claim"),
+            "no_answer": _("no answer"),
+            "removal": _("removal can be requested"),
+            "decision": _("awaits your decision"),
+            "buyer_wrote": _("buyer wrote"),
+            "overdue": _("overdue"),
+            "waiting_long": _("waiting long"),
+        }.items()
+    }
+
+
+def _cut(text: str, limit: int = SUMMARY) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def inbox_items(
-    *, rows: Sequence[Any], now: datetime | None = None, removal_label: Any = None
+    *,
+    rows: Sequence[Row],
+    accounts: Accounts,
+    user: Any,
+    operable: Sequence[int] = (),
+    now: datetime | None = None,
 ) -> list[InboxItem]:
-    """The page's items from its ``(kind, pk, due, waiting_since)`` rows (or
-    :class:`WaitingRow`): one load per kind."""
+    """The page's items from its :class:`Row`s: no query (the accounts are in view already)."""
     now = now or timezone.now()
-    rows = [
-        (r.kind, r.pk, r.due, r.waiting_since) if isinstance(r, WaitingRow) else r for r in rows
-    ]
-    rating_ids = [r[1] for r in rows if r[0] == KIND_RATING]
-    dispute_ids = [r[1] for r in rows if r[0] != KIND_RATING]
-    ratings = (
-        {
-            r.pk: r
-            for r in Rating.objects.filter(pk__in=rating_ids)
-            .select_related("account", "inbox_state__assignee")
-            .defer("raw")
-        }
-        if rating_ids
-        else {}
-    )
-    disputes = (
-        {
-            d.pk: d
-            for d in Dispute.objects.filter(pk__in=dispute_ids)
-            .select_related("account", "inbox_state__assignee")
-            .defer("raw")
-        }
-        if dispute_ids
-        else {}
-    )
-    items: list[InboxItem] = []
+    logins = {a.pk: a.login for a in accounts}
+    can_operate = set(operable)
+    labels = _labels()
     urls = _Urls()
-    for kind, pk, due, waiting_since in rows:
-        if kind == KIND_RATING:
-            rating = ratings.get(pk)
-            if rating is None:
-                continue
-            url = urls.of(urls.rating, rating.pk)
-            reasons = [str(_("no answer"))]
-            deadline = None
-            if rating.removal_possible_to and rating.removal_possible_to > now:
-                deadline = rating.removal_possible_to
-                reasons.append(str(_("removal can be requested")))
-            items.append(
-                InboxItem(
-                    kind=kind,
-                    obj=rating,
-                    due=due,
-                    waiting_since=waiting_since,
-                    deadline=deadline,
-                    url=url,
-                    reply_url=f"{url}#answer",
-                    order_url=order_url(
-                        account_id=rating.account_id,
-                        checkout_form_id=rating.checkout_form_id,
-                        base=urls.orders,
-                    ),
-                    reasons=reasons,
-                )
-            )
+    spans = _Durations()
+    items: list[InboxItem] = []
+    for row in rows:
+        if row.kind == KIND_RATING:
+            target, url = "rating", urls.of(urls.rating, row.pk)
+            reply_url = f"{url}#answer"
+            label = labels[row.state]
+            reasons = [labels["no_answer"]]
+            if row.deadline is not None:
+                reasons.append(labels["removal"])
         else:
-            dispute = disputes.get(pk)
-            if dispute is None:
-                continue
-            url = urls.of(urls.dispute, dispute.pk) if urls.dispute else dispute_url(dispute)
-            reasons = (
-                [str(_("awaits your decision"))]
-                if dispute.status == CLAIM_SUBMITTED
-                else [str(_("buyer wrote"))]
+            target, url = "dispute", urls.of(urls.dispute, row.pk)
+            reply_url = f"{url}#reply"
+            label = labels[row.kind]
+            decision = row.state == CLAIM_SUBMITTED
+            reasons = [labels["decision"] if decision else labels["buyer_wrote"]]
+        overdue = row.due < now
+        left, left_alert, deadline_text = "—", False, ""
+        if row.deadline is not None:
+            deadline_text = timezone.localtime(row.deadline).strftime("%Y-%m-%d %H:%M")
+            if row.deadline > now:
+                left = spans.of(row.deadline - now)
+            else:
+                left, left_alert = labels["overdue"], True
+        elif overdue:
+            left, left_alert = labels["waiting_long"], True
+        may_operate = row.account_id in can_operate
+        items.append(
+            InboxItem(
+                kind=row.kind,
+                target_kind=target,
+                pk=row.pk,
+                key=f"{target}-{row.pk}",
+                label=label,
+                summary=_cut(row.summary or "") or "—",
+                reasons=reasons,
+                account_id=row.account_id,
+                account_login=logins.get(row.account_id, ""),
+                buyer=row.buyer or "—",
+                order_id=row.order_id or "",
+                order_short=_cut(row.order_id or "", 13),
+                order_url=order_url(
+                    account_id=row.account_id, checkout_form_id=row.order_id, base=urls.orders
+                ),
+                due=row.due,
+                waiting_since=row.waiting_since,
+                waited=spans.of(now - row.waiting_since),
+                deadline=row.deadline,
+                left=left,
+                left_alert=left_alert,
+                deadline_text=deadline_text,
+                assignee_id=row.assignee_id,
+                assignee=row.assignee or "—",
+                url=url,
+                reply_url=reply_url,
+                handled_url=urls.of(urls.handled[target], row.pk),
+                assign_url=urls.of(urls.assign[target], row.pk),
+                operable=may_operate,
+                take=may_operate and row.assignee_id != user.pk,
+                overdue=overdue,
             )
-            items.append(
-                InboxItem(
-                    kind=kind,
-                    obj=dispute,
-                    due=due,
-                    waiting_since=waiting_since,
-                    deadline=dispute.decision_due_at,
-                    url=url,
-                    reply_url=f"{url}#reply" if "/orders/" not in url else url,
-                    order_url=order_url(
-                        account_id=dispute.account_id,
-                        checkout_form_id=dispute.checkout_form_id,
-                        base=urls.orders,
-                    ),
-                    reasons=reasons,
-                )
-            )
-    return items
-
-
-# --- counts -----------------------------------------------------------------------------------
-
-
-def inbox_counts(*, accounts: Accounts, now: datetime | None = None) -> dict[int, int]:
-    """``{account id: items waiting}``: one grouped query for every account in view."""
-    now = now or timezone.now()
-
-    def grouped(qs: QuerySet[Any]) -> QuerySet[Any]:
-        rows: QuerySet[Any] = (
-            qs.order_by()
-            .values("account_id")
-            .annotate(n=Count("pk", output_field=IntegerField()))
-            .values_list("account_id", "n")
         )
-        return rows
-
-    rows = grouped(ratings_waiting(accounts=accounts, now=now)).union(
-        grouped(disputes_waiting(accounts=accounts, now=now)), all=True
-    )
-    counts: dict[int, int] = {}
-    for account_id, n in rows:
-        counts[account_id] = counts.get(account_id, 0) + n
-    return counts
+    return items

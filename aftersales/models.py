@@ -25,6 +25,19 @@ NEGATIVE_OR_NEUTRAL = (
 UNANSWERED = Q(answer_message="", answer_created_at__isnull=True, removal_requested_at__isnull=True)
 LIVE = Q(deleted_at__isnull=True)
 
+# Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
+SPEAKERS = ("BUYER", "SELLER", "ADMIN")
+OTHER_SIDE = ("BUYER", "ADMIN")
+DISPUTE_ONGOING = "DISPUTE_ONGOING"
+CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
+# A dispute or claim that waits for the seller (``aftersales.inbox``): open, and a claim awaiting
+# the decision or a chat whose last word (by a person) is the buyer's or an advisor's, or empty.
+# Read from the columns the mirror keeps (``Dispute.last_speaker``); one text for the inbox's
+# filter and its partial index.
+DISPUTE_WAITING = Q(status__in=[DISPUTE_ONGOING, CLAIM_SUBMITTED]) & (
+    Q(status=CLAIM_SUBMITTED) | Q(last_speaker__in=[*OTHER_SIDE, ""])
+)
+
 
 class Dispute(models.Model):
     """A post-purchase issue (``GET /sale/issues``): a dispute or a claim."""
@@ -45,6 +58,22 @@ class Dispute(models.Model):
     decision_due_at = models.DateTimeField(_("decision due"), null=True, blank=True)
     messages_count = models.IntegerField(_("messages"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    # Kept from the chat by the mirror (``aftersales.sync.dispute_turns_refresh``) each time the
+    # chat is written, so the inbox filters on columns instead of reading every chat:
+    last_speaker = models.CharField(
+        _("last word by"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "BUYER, SELLER or ADMIN: who wrote last (system notices aside); empty: nobody."
+        ),
+    )
+    waiting_since = models.DateTimeField(
+        _("waiting since"),
+        null=True,
+        blank=True,
+        help_text=_("The buyer's or Allegro advisor's last message, else the opening."),
+    )
     synced_at = models.DateTimeField(_("last synchronised"))
     raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
 
@@ -59,6 +88,12 @@ class Dispute(models.Model):
             models.Index(fields=["account", "status"], name="dispute_account_status"),
             models.Index(fields=["checkout_form_id"], name="dispute_checkout_form"),
             models.Index(fields=["account", "-opened_at"], name="dispute_account_opened"),
+            # the inbox: the few disputes waiting for the seller, by how long they wait
+            models.Index(
+                fields=["account", "waiting_since"],
+                name="dispute_waiting",
+                condition=DISPUTE_WAITING,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -164,6 +164,13 @@ class RatingFactory(DjangoModelFactory[Any]):
     synced_at = factory.LazyFunction(timezone.now)
 
 
+def _turns_refresh(dispute: Any) -> None:
+    from aftersales.sync import dispute_turns_refresh
+
+    dispute_turns_refresh(dispute_ids=[dispute.pk])
+    dispute.refresh_from_db(fields=["last_speaker", "waiting_since"])
+
+
 class DisputeFactory(DjangoModelFactory[Any]):
     """``DisputeFactory(messages=3)`` adds three chat messages, buyer and seller in turn."""
 
@@ -197,6 +204,7 @@ class DisputeFactory(DjangoModelFactory[Any]):
             dispute.messages_count = count
             dispute.last_message_at = dispute.opened_at + timedelta(hours=count - 1)
             dispute.save(update_fields=["messages_count", "last_message_at"])
+        _turns_refresh(dispute)
         return dispute
 
 
@@ -211,3 +219,9 @@ class DisputeMessageFactory(DjangoModelFactory[Any]):
     author_login = factory.SelfAttribute("dispute.buyer_login")
     author_role = "BUYER"
     created_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        message = super()._create(model_class, *args, **kwargs)
+        _turns_refresh(message.dispute)  # as the mirror does whenever it writes a chat
+        return message
