@@ -12,6 +12,14 @@ One definition, shared by the inbox page, the navigation badge and the dashboard
 - **a dispute or claim** waits while it is open (``DISPUTE_ONGOING`` / ``CLAIM_SUBMITTED``) and
   either awaits a decision (a submitted claim) or its last word (by a person) is the buyer's or
   an Allegro advisor's, or nobody spoke yet: a new buyer message puts it back here.
+- **a customer return** waits for its refund while its returned parcel was delivered to the
+  seller (``DELIVERED``), it was not rejected, and no refund was made for it, here or on Allegro
+  (a refund linked to the return, or a refund of its order made since the return was declared;
+  one Allegro refused or cancelled does not count). Allegro gives no deadline; its age counts
+  from the return's declaration (Allegro does not say when the parcel arrived). It leaves when
+  refunded (Allegro then shows it ``FINISHED``) or rejected.
+- **a buyer message thread** waits while it is unread on Allegro (opening it here marks it
+  read); its age counts from its last message.
 - an item **marked handled** here stays out until something new happens on Allegro (the rating
   edited, a new buyer message).
 
@@ -34,7 +42,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db.models import (
@@ -42,15 +50,17 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Left
+from django.db.models.functions import Cast, Coalesce, Left
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,24 +72,39 @@ from aftersales.models import (
     LIVE,
     NEGATIVE_OR_NEUTRAL,
     UNANSWERED,
+    CustomerReturn,
     Dispute,
+    MessageThread,
     Rating,
+    Refund,
 )
 from ui.paging import Accounts, account_filter
 
-M = TypeVar("M", Rating, Dispute)
+M = TypeVar("M", Rating, Dispute, CustomerReturn, MessageThread)
 
 KIND_RATING = "rating"
 KIND_DISPUTE = "dispute"
 KIND_CLAIM = "claim"
+KIND_RETURN = "return"
+KIND_MESSAGE = "message"
 KIND_CHOICES = [
     (KIND_RATING, _("Ratings")),
     (KIND_DISPUTE, _("Disputes")),
     (KIND_CLAIM, _("Claims")),
+    (KIND_RETURN, _("Returns to refund")),
+    (KIND_MESSAGE, _("Buyer messages")),
 ]
 ALL_KINDS = tuple(k for k, _label in KIND_CHOICES)
-# What the inbox's actions (assign, handled, note) name in their URL.
-TARGET_KINDS = ("rating", "dispute")
+# What the inbox's actions (assign, handled, note) name in their URL, per kind of item.
+TARGET_OF_KIND = {
+    KIND_RATING: "rating",
+    KIND_DISPUTE: "dispute",
+    KIND_CLAIM: "dispute",
+    KIND_RETURN: "return",
+    KIND_MESSAGE: "thread",
+}
+TARGET_KINDS = ("rating", "dispute", "return", "thread")
+RETURN_DELIVERED = "DELIVERED"
 
 
 def answer_window() -> timedelta:
@@ -141,6 +166,58 @@ def disputes_waiting(
         .filter(NOT_HANDLED)
         .annotate(deadline=F("decision_due_at"))
         .annotate(due=Coalesce("deadline", _later(reply_target())))
+    )
+
+
+def _no_deadline() -> Cast:
+    return Cast(Value(None), output_field=DateTimeField())
+
+
+def refunds_covering_return() -> Exists:
+    """A refund made for the return (linked to it), or of its order since the return was
+    declared, that Allegro did not refuse or cancel."""
+    return Exists(
+        Refund.objects.filter(
+            Q(customer_return_id=OuterRef("pk"))
+            | Q(
+                account_id=OuterRef("account_id"),
+                order_id=OuterRef("order_id"),
+                created_at__gte=OuterRef("created_at"),
+            )
+        )
+        .exclude(local_state=Refund.Local.FAILED)
+        .exclude(status="CANCELED")
+    )
+
+
+def returns_waiting(
+    *, accounts: Accounts | None, now: datetime | None = None
+) -> QuerySet[CustomerReturn]:
+    """Customer returns whose parcel came back and that wait for the refund, annotated like
+    :func:`ratings_waiting` (no deadline: ``due`` is ``REPLY_TARGET`` after the declaration)."""
+    return (
+        _of(CustomerReturn.objects.all(), accounts)
+        .filter(status=RETURN_DELIVERED, rejection_code="", rejected_at__isnull=True)
+        .exclude(refunds_covering_return())
+        .annotate(waiting_since=Coalesce("created_at", "synced_at"))
+        .filter(NOT_HANDLED)
+        .annotate(deadline=_no_deadline())
+        .annotate(due=_later(reply_target()))
+    )
+
+
+def threads_waiting(
+    *, accounts: Accounts | None, now: datetime | None = None
+) -> QuerySet[MessageThread]:
+    """Buyer message threads unread on Allegro, annotated like :func:`ratings_waiting` (no
+    deadline: ``due`` is ``REPLY_TARGET`` after the last message)."""
+    return (
+        _of(MessageThread.objects.all(), accounts)
+        .filter(read=False)
+        .annotate(waiting_since=Coalesce("last_message_at", "synced_at"))
+        .filter(NOT_HANDLED)
+        .annotate(deadline=_no_deadline())
+        .annotate(due=_later(reply_target()))
     )
 
 
@@ -219,7 +296,7 @@ class Row:
     buyer: str
     order_id: str
     summary: str
-    state: str  # a rating: "negative" / "neutral"; a dispute or claim: its status
+    state: str  # a rating: "negative" / "neutral"; a dispute, claim or return: its status
     assignee_id: int | None
     assignee: str | None
 
@@ -264,6 +341,36 @@ def _parts(
                     order="checkout_form_id",
                     summary=Left("subject", SUMMARY + 1),
                     state="status",
+                )
+            )
+        )
+    if KIND_RETURN in kinds:
+        returns = _narrow(
+            returns_waiting(accounts=accounts, now=now), query=query, user=user, now=now
+        )
+        parts.append(
+            returns.order_by().values_list(
+                *_columns(
+                    _text(KIND_RETURN),
+                    buyer="buyer_login",
+                    order="order_id",
+                    summary="reference_number",
+                    state="status",
+                )
+            )
+        )
+    if KIND_MESSAGE in kinds:
+        threads = _narrow(
+            threads_waiting(accounts=accounts, now=now), query=query, user=user, now=now
+        )
+        parts.append(
+            threads.order_by().values_list(
+                *_columns(
+                    _text(KIND_MESSAGE),
+                    buyer="interlocutor_login",
+                    order="order_id",
+                    summary=_text(""),
+                    state=_text("unread"),
                 )
             )
         )
@@ -324,11 +431,16 @@ def inbox_counts_by_kind(*, accounts: Accounts, now: datetime | None = None) -> 
     """Items waiting per account and kind: one grouped ``UNION ALL`` for every account in view."""
     now = now or timezone.now()
     rows = _grouped(ratings_waiting(accounts=accounts, now=now), KIND_RATING).union(
-        _grouped(disputes_waiting(accounts=accounts, now=now)), all=True
+        _grouped(disputes_waiting(accounts=accounts, now=now)),
+        _grouped(returns_waiting(accounts=accounts, now=now), KIND_RETURN),
+        _grouped(threads_waiting(accounts=accounts, now=now), KIND_MESSAGE),
+        all=True,
     )
+    named = {"CLAIM": KIND_CLAIM, KIND_RATING: KIND_RATING}
+    named.update({KIND_RETURN: KIND_RETURN, KIND_MESSAGE: KIND_MESSAGE})
     by_kind: dict[tuple[int, str], int] = {}
     for account_id, kind_or_type, n in rows:
-        kind = {"CLAIM": KIND_CLAIM, KIND_RATING: KIND_RATING}.get(kind_or_type, KIND_DISPUTE)
+        kind = named.get(kind_or_type, KIND_DISPUTE)
         by_kind[(account_id, kind)] = by_kind.get((account_id, kind), 0) + n
     return Counts(by_kind)
 
@@ -414,6 +526,7 @@ def dispute_url(dispute: Dispute) -> str:
 
 
 MARK = 987654321987  # a number no row has: reversed once, then replaced by each row's pk
+ORDER_MARK = "order-id-here"
 
 
 def _pattern(name: str, *args: Any) -> str:
@@ -426,7 +539,7 @@ class InboxItem:
     only prints (a Django template's lookups and filters are most of a long page's time)."""
 
     kind: str
-    target_kind: str  # the inbox actions' URL kind: ``rating`` or ``dispute`` (a claim too)
+    target_kind: str  # the inbox actions' URL kind (``TARGET_KINDS``; a claim is a dispute)
     pk: int
     key: str
     label: str
@@ -469,14 +582,24 @@ class _Urls:
 
     def __init__(self) -> None:
         self.orders = reverse("orders:index")
-        self.rating = _pattern("aftersales:rating")
-        self.dispute = _pattern("aftersales:dispute")
+        self.page = {
+            "rating": _pattern("aftersales:rating"),
+            "dispute": _pattern("aftersales:dispute"),
+            "return": _pattern("aftersales:return"),
+            "thread": _pattern("aftersales:thread"),
+        }
+        self.refund = reverse("aftersales:refund", args=[MARK, ORDER_MARK])
         self.handled = {k: _pattern("aftersales:handled", k) for k in TARGET_KINDS}
         self.assign = {k: _pattern("aftersales:assign", k) for k in TARGET_KINDS}
 
     @staticmethod
     def of(pattern: str, pk: int) -> str:
         return pattern.replace(str(MARK), str(pk))
+
+    def refund_of(self, *, account_id: int, order_id: str, return_pk: int) -> str:
+        """The refund form of the return's order, for the return."""
+        url = self.refund.replace(ORDER_MARK, quote(order_id, safe=""))
+        return f"{self.of(url, account_id)}?return={return_pk}"
 
 
 class _Durations:
@@ -527,6 +650,10 @@ def _labels() -> dict[str, str]:
             "removal": _("removal can be requested"),
             "decision": _("awaits your decision"),
             "buyer_wrote": _("buyer wrote"),
+            KIND_RETURN: _("Return to refund"),
+            "parcel_delivered": _("parcel delivered"),
+            KIND_MESSAGE: _("Buyer message"),
+            "unread": _("unread"),
             "overdue": _("overdue"),
             "waiting_long": _("waiting long"),
         }.items()
@@ -543,26 +670,42 @@ def inbox_items(
     accounts: Accounts,
     user: Any,
     operable: Sequence[int] = (),
+    refundable: Sequence[int] = (),
     now: datetime | None = None,
 ) -> list[InboxItem]:
-    """The page's items from its :class:`Row`s: no query (the accounts are in view already)."""
+    """The page's items from its :class:`Row`s: no query (the accounts are in view already).
+    ``operable``: the accounts where the viewer may assign and mark handled; ``refundable``:
+    where they may refund (a return's "r" then opens the refund form)."""
     now = now or timezone.now()
     logins = {a.pk: a.login for a in accounts}
-    can_operate = set(operable)
+    can_operate, can_refund = set(operable), set(refundable)
     labels = _labels()
     urls = _Urls()
     spans = _Durations()
     items: list[InboxItem] = []
     for row in rows:
+        target = TARGET_OF_KIND.get(row.kind, "dispute")
+        url = urls.of(urls.page[target], row.pk)
         if row.kind == KIND_RATING:
-            target, url = "rating", urls.of(urls.rating, row.pk)
             reply_url = f"{url}#answer"
             label = labels[row.state]
             reasons = [labels["no_answer"]]
             if row.deadline is not None:
                 reasons.append(labels["removal"])
+        elif row.kind == KIND_RETURN:
+            # "r": the refund form for a manager of the account, else the return's page
+            reply_url = url
+            if row.order_id and row.account_id in can_refund:
+                reply_url = urls.refund_of(
+                    account_id=row.account_id, order_id=row.order_id, return_pk=row.pk
+                )
+            label = labels[KIND_RETURN]
+            reasons = [labels["parcel_delivered"]]
+        elif row.kind == KIND_MESSAGE:
+            reply_url = f"{url}#reply"
+            label = labels[KIND_MESSAGE]
+            reasons = [labels["unread"]]
         else:
-            target, url = "dispute", urls.of(urls.dispute, row.pk)
             reply_url = f"{url}#reply"
             label = labels[row.kind]
             decision = row.state == CLAIM_SUBMITTED

@@ -264,10 +264,26 @@ class ReturnPolicy(models.Model):
 
 # --- local work state: never sent to Allegro -----------------------------------------------
 
+# What an inbox state or note is about: exactly one of these is set.
+INBOX_TARGETS = ("rating", "dispute", "customer_return", "thread")
+
+
+def _exactly_one(names: tuple[str, ...]) -> Q:
+    condition = Q()
+    for name in names:
+        condition |= Q(
+            **{f"{other}__isnull": other != name for other in names},
+        )
+    return condition
+
+
+ONE_TARGET = _exactly_one(INBOX_TARGETS)
+
 
 class InboxState(models.Model):
-    """The back-office's own state of one inbox item (a rating or a dispute): who handles it,
-    and whether it was marked handled. Kept here only; Allegro never sees it.
+    """The back-office's own state of one inbox item (a rating, a dispute, a customer return or
+    a buyer message thread): who handles it, and whether it was marked handled. Kept here only;
+    Allegro never sees it.
 
     ``handled_at`` hides the item until something new happens on Allegro: a rating edited or a
     new buyer message after that moment brings it back.
@@ -292,6 +308,22 @@ class InboxState(models.Model):
         related_name="inbox_state",
         verbose_name=_("dispute"),
     )
+    customer_return = models.OneToOneField(
+        "CustomerReturn",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("return"),
+    )
+    thread = models.OneToOneField(
+        "MessageThread",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("message thread"),
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -314,23 +346,18 @@ class InboxState(models.Model):
     class Meta:
         verbose_name = _("inbox item state")
         verbose_name_plural = _("inbox item states")
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(rating__isnull=False, dispute__isnull=True)
-                    | models.Q(rating__isnull=True, dispute__isnull=False)
-                ),
-                name="inbox_state_one_target",
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=ONE_TARGET, name="inbox_state_one_target")]
         indexes = [models.Index(fields=["assignee"], name="inbox_state_assignee")]
 
     def __str__(self) -> str:
-        return f"rating {self.rating_id}" if self.rating_id else f"dispute {self.dispute_id}"
+        for target in INBOX_TARGETS:
+            if getattr(self, f"{target}_id"):
+                return f"{target} {getattr(self, f'{target}_id')}"
+        return ""
 
 
 class InboxNote(models.Model):
-    """An internal note on a rating or a dispute (staff only, never sent to Allegro)."""
+    """An internal note on an inbox item (staff only, never sent to Allegro)."""
 
     account = models.ForeignKey(
         AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
@@ -351,6 +378,22 @@ class InboxNote(models.Model):
         related_name="notes",
         verbose_name=_("dispute"),
     )
+    customer_return = models.ForeignKey(
+        "CustomerReturn",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("return"),
+    )
+    thread = models.ForeignKey(
+        "MessageThread",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("message thread"),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -366,15 +409,7 @@ class InboxNote(models.Model):
         verbose_name = _("internal note")
         verbose_name_plural = _("internal notes")
         ordering = ["created_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(rating__isnull=False, dispute__isnull=True)
-                    | models.Q(rating__isnull=True, dispute__isnull=False)
-                ),
-                name="inbox_note_one_target",
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=ONE_TARGET, name="inbox_note_one_target")]
 
     def __str__(self) -> str:
         return self.text[:60]

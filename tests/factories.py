@@ -225,3 +225,34 @@ class DisputeMessageFactory(DjangoModelFactory[Any]):
         message = super()._create(model_class, *args, **kwargs)
         _turns_refresh(message.dispute)  # as the mirror does whenever it writes a chat
         return message
+
+
+class CustomerReturnFactory(DjangoModelFactory[Any]):
+    """A buyer's return whose parcel came back (``DELIVERED``): it waits for the refund."""
+
+    class Meta:
+        model = "aftersales.CustomerReturn"
+
+    account = factory.SubFactory(AllegroAccountFactory)
+    allegro_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    reference_number = factory.Sequence(lambda n: f"ZW/2026/{n:05d}")
+    order_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    status = "DELIVERED"
+    buyer_login = factory.Sequence(lambda n: f"zwracajacy_{n}")
+    created_at = factory.LazyFunction(lambda: _ago(60 * 24))
+    synced_at = factory.LazyFunction(timezone.now)
+
+
+class MessageThreadFactory(DjangoModelFactory[Any]):
+    """A buyer's message thread, unread on Allegro."""
+
+    class Meta:
+        model = "aftersales.MessageThread"
+
+    account = factory.SubFactory(AllegroAccountFactory)
+    allegro_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    read = False
+    last_message_at = factory.LazyFunction(lambda: _ago(90))
+    interlocutor_login = factory.Sequence(lambda n: f"piszacy_{n}")
+    order_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    synced_at = factory.LazyFunction(timezone.now)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
+from accounts.models import AccountStatus, Role
 from accounts.selectors import account_scope_id, accounts_visible_to, accounts_with_roles
 from aftersales.forms import InboxFilterForm, NoteForm
 from aftersales.inbox import InboxRows, inbox_counts, inbox_counts_by_kind, inbox_items
@@ -37,6 +37,11 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     )
     page = Paginator(rows, form.page_size()).get_page(request.GET.get("page"))  # one query
     operable = [a.pk for a in accounts if (a.viewer_role or 0) >= Role.OPERATOR]
+    refundable = [
+        a.pk
+        for a in accounts
+        if (a.viewer_role or 0) >= Role.MANAGER and a.status != AccountStatus.UNLINKED
+    ]
     per_account = counts.per_account()
     context = {
         "form": form,
@@ -47,6 +52,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
             accounts=accounts,
             user=request.user,
             operable=operable,
+            refundable=refundable,
             now=now,
         ),
         "now": now,

@@ -28,6 +28,7 @@ from aftersales.selectors_returns import (
     thread_messages,
     threads_matching,
 )
+from aftersales.views._common import inbox_work
 from aftersales.views.disputes import _allegro_errors
 from allegro import errors
 from backoffice.htmx import HtmxHttpRequest
@@ -103,6 +104,7 @@ def _thread_page(
         "can_reply": can_reply,
         "form": form,
         "replies": [(r, _fill(r.text, **fill)) for r in replies],
+        **inbox_work(request, target=thread, kind="thread", role=role),
     }
     template = (
         "aftersales/messages/thread.html#chat"

@@ -37,6 +37,7 @@ from aftersales.selectors_returns import (
     customer_return_get_for_user,
     customer_returns_matching,
 )
+from aftersales.views._common import inbox_work
 from aftersales.views.disputes import _allegro_errors
 from allegro import errors
 from allegro.api import orders as orders_api
@@ -88,6 +89,7 @@ def _return_page(
         "can_manage": role >= Role.MANAGER and writable,
         "can_reject": role >= Role.MANAGER and writable and ret.status not in ("REJECTED",),
         "reject_form": form or RejectForm(),
+        **inbox_work(request, target=ret, kind="return", role=role),
     }
     return render(request, "aftersales/returns/detail.html", context, status=status)
 
