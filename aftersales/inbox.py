@@ -30,30 +30,30 @@ seller's answer (Allegro's reply to our request, or the next poll).
 
 Every query here is constant in number, and each reads only what waits (partial indexes:
 ``rating_waiting``, ``dispute_waiting``; whose turn it is in a dispute is a column the mirror
-keeps, ``Dispute.last_speaker``, not a read of its chat): the page is one ``UNION ALL`` of the
-kinds that carries every column a row shows, sorted and sliced in SQL; the counts per account
-and kind are one grouped ``UNION ALL``, from which the page's total is taken unless the
-assignee or overdue filter is on (then one ``COUNT`` of the union).
+keeps, ``Dispute.last_speaker``, not a read of its chat): a page of the inbox is ONE query, a
+``UNION ALL`` of the kinds carrying every column a row shows, materialised once and read for the
+page (sorted and sliced by the database), for the counts per account and kind, and for the
+page's total when the assignee or overdue filter is on (else the counts give it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -63,6 +63,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Left
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -221,7 +222,7 @@ def threads_waiting(
     )
 
 
-# --- the inbox's rows: one UNION ALL of the kinds ---------------------------------------------
+# --- the inbox's rows: one query for the page and the counts ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -253,19 +254,23 @@ def _claim_or_dispute() -> Case:
     )
 
 
-def _narrow(qs: QuerySet[Any], *, query: InboxQuery, user: Any, now: datetime) -> QuerySet[Any]:
-    if query.account_ids:
-        qs = qs.filter(account_id__in=query.account_ids)
-    if query.assigned == "me":
-        qs = qs.filter(inbox_state__assignee_id=user.pk)
-    elif query.assigned == "none":
-        qs = qs.filter(inbox_state__assignee__isnull=True)
-    if query.overdue:
-        qs = qs.filter(due__lt=now)
-    return qs
+# The columns of every part of the union, in this order (see :class:`Row`).
+COLUMNS = (
+    "kind",
+    "pk",
+    "due",
+    "waiting_since",
+    "deadline",
+    "account_id",
+    "buyer",
+    "order_id",
+    "summary",
+    "state",
+    "assignee_id",
+    "assignee",
+)
 
 
-# Every part of the union selects these columns, in this order (see :class:`Row`).
 def _columns(kind: Any, *, buyer: str, order: str, summary: Any, state: Any) -> tuple[Any, ...]:
     return (
         kind,
@@ -301,96 +306,98 @@ class Row:
     assignee: str | None
 
 
-def _parts(
-    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime
-) -> list[QuerySet[Any]]:
-    kinds = set(query.kinds) or set(ALL_KINDS)
-    parts: list[QuerySet[Any]] = []
-    if KIND_RATING in kinds:
-        ratings = _narrow(
-            ratings_waiting(accounts=accounts, now=now), query=query, user=user, now=now
-        )
-        negative = Case(
-            When(recommended=True, then=_text("neutral")),
-            default=_text("negative"),
-            output_field=CharField(),
-        )
-        parts.append(
-            ratings.order_by().values_list(
-                *_columns(
-                    _text(KIND_RATING),
-                    buyer="buyer_login",
-                    order="checkout_form_id",
-                    summary=Left("comment", SUMMARY + 1),
-                    state=negative,
-                )
+def _parts(*, accounts: Accounts, now: datetime) -> list[QuerySet[Any]]:
+    """Every kind's waiting items as :data:`COLUMNS` rows."""
+    negative = Case(
+        When(recommended=True, then=_text("neutral")),
+        default=_text("negative"),
+        output_field=CharField(),
+    )
+    return [
+        ratings_waiting(accounts=accounts, now=now)
+        .order_by()
+        .values_list(
+            *_columns(
+                _text(KIND_RATING),
+                buyer="buyer_login",
+                order="checkout_form_id",
+                summary=Left("comment", SUMMARY + 1),
+                state=negative,
             )
-        )
-    issue_kinds = [k for k in (KIND_DISPUTE, KIND_CLAIM) if k in kinds]
-    if issue_kinds:
-        disputes = _narrow(
-            disputes_waiting(accounts=accounts, now=now), query=query, user=user, now=now
-        )
-        if len(issue_kinds) == 1:
-            disputes = disputes.filter(type=issue_kinds[0].upper())
-        parts.append(
-            disputes.order_by().values_list(
-                *_columns(
-                    _claim_or_dispute(),
-                    buyer="buyer_login",
-                    order="checkout_form_id",
-                    summary=Left("subject", SUMMARY + 1),
-                    state="status",
-                )
+        ),
+        disputes_waiting(accounts=accounts, now=now)
+        .order_by()
+        .values_list(
+            *_columns(
+                _claim_or_dispute(),
+                buyer="buyer_login",
+                order="checkout_form_id",
+                summary=Left("subject", SUMMARY + 1),
+                state="status",
             )
-        )
-    if KIND_RETURN in kinds:
-        returns = _narrow(
-            returns_waiting(accounts=accounts, now=now), query=query, user=user, now=now
-        )
-        parts.append(
-            returns.order_by().values_list(
-                *_columns(
-                    _text(KIND_RETURN),
-                    buyer="buyer_login",
-                    order="order_id",
-                    summary="reference_number",
-                    state="status",
-                )
+        ),
+        returns_waiting(accounts=accounts, now=now)
+        .order_by()
+        .values_list(
+            *_columns(
+                _text(KIND_RETURN),
+                buyer="buyer_login",
+                order="order_id",
+                summary="reference_number",
+                state="status",
             )
-        )
-    if KIND_MESSAGE in kinds:
-        threads = _narrow(
-            threads_waiting(accounts=accounts, now=now), query=query, user=user, now=now
-        )
-        parts.append(
-            threads.order_by().values_list(
-                *_columns(
-                    _text(KIND_MESSAGE),
-                    buyer="interlocutor_login",
-                    order="order_id",
-                    summary=_text(""),
-                    state=_text("unread"),
-                )
+        ),
+        threads_waiting(accounts=accounts, now=now)
+        .order_by()
+        .values_list(
+            *_columns(
+                _text(KIND_MESSAGE),
+                buyer="interlocutor_login",
+                order="order_id",
+                summary=_text(""),
+                state=_text("unread"),
             )
-        )
-    return parts
+        ),
+    ]
 
 
-def inbox_source(
-    *, accounts: Accounts, query: InboxQuery, user: Any, now: datetime | None = None
-) -> QuerySet[Any] | None:
-    """The inbox's rows (the :class:`Row` columns), most urgent first: one ``UNION ALL``,
-    sorted and sliced by PostgreSQL. ``None`` when no kind is asked for."""
+def inbox_union(*, accounts: Accounts, now: datetime | None = None) -> QuerySet[Any]:
+    """Everything waiting in ``accounts``: one ``UNION ALL`` of the kinds (:data:`COLUMNS`)."""
     now = now or timezone.now()
-    parts = _parts(accounts=accounts, query=query, user=user, now=now)
-    if not parts:
-        return None
-    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return combined.order_by("due", "waiting_since", "pk")
+    first, *others = _parts(accounts=accounts, now=now)
+    return first.union(*others, all=True)
 
 
-# --- counts -----------------------------------------------------------------------------------
+def _where(*, query: InboxQuery, user: Any, now: datetime) -> tuple[str, list[Any]]:
+    """The filters of ``query`` on the union's columns."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.account_ids:
+        clauses.append(f"account_id IN ({', '.join(['%s'] * len(query.account_ids))})")
+        params.extend(query.account_ids)
+    if query.kinds:
+        clauses.append(f"kind IN ({', '.join(['%s'] * len(query.kinds))})")
+        params.extend(query.kinds)
+    if query.assigned == "me":
+        clauses.append("assignee_id = %s")
+        params.append(user.pk)
+    elif query.assigned == "none":
+        clauses.append("assignee_id IS NULL")
+    if query.overdue:
+        clauses.append("due < %s")
+        params.append(now)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _when(value: Any) -> datetime | None:
+    """A timestamp from the raw cursor: PostgreSQL gives datetimes, SQLite (the embedded demo)
+    gives Django's text for computed ones."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -416,43 +423,104 @@ class Counts:
         )
 
 
-def _grouped(qs: QuerySet[Any], kind: str | None = None) -> QuerySet[Any]:
-    """``(account id, kind or the dispute's type, n)`` rows."""
-    rows: QuerySet[Any] = (
-        qs.order_by()
-        .values("account_id", *([] if kind else ["type"]))
-        .annotate(n=Count("pk", output_field=IntegerField()))
-        .values_list("account_id", _text(kind) if kind else "type", "n")
+@dataclass(frozen=True)
+class Fetched:
+    rows: list[Row]
+    counts: Counts
+    total: int | None  # the query's total when the counts do not give it
+
+
+PAGE, COUNT, TOTAL = 0, 1, 2
+
+
+def inbox_fetch(
+    *,
+    accounts: Accounts,
+    query: InboxQuery,
+    user: Any,
+    offset: int,
+    limit: int,
+    counts: bool = True,
+    now: datetime | None = None,
+) -> Fetched:
+    """One page of the inbox (``query``'s rows from ``offset``, most urgent first) and, with
+    ``counts``, what waits per account and kind (and ``query``'s total unless those give it):
+    ONE query. The union of the kinds is a ``MATERIALIZED`` common table read by each part, so
+    every table is read once and the statement is planned once, as a whole (separate queries
+    for the page and the counts each planned the union anew, and a misestimated count made
+    PostgreSQL start parallel workers for a few hundred rows)."""
+    now = now or timezone.now()
+    try:
+        base, base_params = inbox_union(accounts=accounts, now=now).query.sql_with_params()
+    except EmptyResultSet:  # no account in view
+        return Fetched(rows=[], counts=Counts(), total=0)
+    # Only constant fragments and %s placeholders are put together here; every value (and the
+    # union's own parameters) goes to the driver as a parameter.
+    where, where_params = _where(query=query, user=user, now=now)
+    names = ", ".join(COLUMNS)
+    nothing = ", ".join("NULL" for _ in COLUMNS[1:])
+    members = [
+        f"SELECT {PAGE} AS part, w.*, CAST(NULL AS INTEGER) AS n FROM (SELECT * FROM waiting"  # noqa: S608
+        f"{where} ORDER BY due, waiting_since, pk LIMIT %s OFFSET %s) AS w"
+    ]
+    params: list[Any] = [*base_params, *where_params, limit, offset]
+    if counts:
+        grouped = ", ".join(
+            "kind" if c == "kind" else "account_id" if c == "account_id" else "NULL"
+            for c in COLUMNS
+        )
+        members.append(
+            f"SELECT {COUNT}, {grouped}, COUNT(*) FROM waiting GROUP BY account_id, kind"  # noqa: S608
+        )
+        if not query.counted_by_kind:
+            members.append(f"SELECT {TOTAL}, NULL, {nothing}, COUNT(*) FROM waiting{where}")  # noqa: S608
+            params.extend(where_params)
+    sql = (
+        f"WITH waiting ({names}) AS MATERIALIZED ({base}) "  # noqa: S608
+        f"SELECT * FROM ({' UNION ALL '.join(members)}) AS parts "
+        "ORDER BY part, due, waiting_since, pk"
     )
-    return rows
+    rows: list[Row] = []
+    by_kind: dict[tuple[int, str], int] = {}
+    total = None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for part, *values, n in cursor.fetchall():
+            if part == PAGE:
+                row = dict(zip(COLUMNS, values, strict=True))
+                for name in ("due", "waiting_since", "deadline"):
+                    row[name] = _when(row[name])
+                rows.append(Row(**row))
+            elif part == COUNT:
+                by_kind[(values[COLUMNS.index("account_id")], values[0])] = int(n)
+            else:
+                total = int(n)
+    return Fetched(rows=rows, counts=Counts(by_kind), total=total)
 
 
 def inbox_counts_by_kind(*, accounts: Accounts, now: datetime | None = None) -> Counts:
-    """Items waiting per account and kind: one grouped ``UNION ALL`` for every account in view."""
-    now = now or timezone.now()
-    rows = _grouped(ratings_waiting(accounts=accounts, now=now), KIND_RATING).union(
-        _grouped(disputes_waiting(accounts=accounts, now=now)),
-        _grouped(returns_waiting(accounts=accounts, now=now), KIND_RETURN),
-        _grouped(threads_waiting(accounts=accounts, now=now), KIND_MESSAGE),
-        all=True,
-    )
-    named = {"CLAIM": KIND_CLAIM, KIND_RATING: KIND_RATING}
-    named.update({KIND_RETURN: KIND_RETURN, KIND_MESSAGE: KIND_MESSAGE})
-    by_kind: dict[tuple[int, str], int] = {}
-    for account_id, kind_or_type, n in rows:
-        kind = named.get(kind_or_type, KIND_DISPUTE)
-        by_kind[(account_id, kind)] = by_kind.get((account_id, kind), 0) + n
-    return Counts(by_kind)
+    """Items waiting per account and kind, for every account in view (one query)."""
+    return inbox_fetch(
+        accounts=accounts, query=InboxQuery(), user=None, offset=0, limit=0, now=now
+    ).counts
 
 
 def inbox_counts(*, accounts: Accounts, now: datetime | None = None) -> dict[int, int]:
-    """``{account id: items waiting}``: one grouped query for every account in view."""
+    """``{account id: items waiting}``: one query for every account in view."""
     return inbox_counts_by_kind(accounts=accounts, now=now).per_account()
 
 
+def _page_number(value: Any) -> int:
+    try:
+        return max(1, int(str(value)))
+    except (TypeError, ValueError):
+        return 1
+
+
 class InboxRows:
-    """The inbox's rows for a ``Paginator``: sliced in SQL, counted from :class:`Counts` when
-    they tell (else one ``COUNT`` of the union)."""
+    """The inbox's rows for a ``Paginator``, with :attr:`counts`: the asked page and the counts
+    come from one query (:func:`inbox_fetch`) made here; another page is read only when the
+    paginator asks for one (a page number past the end shows the last page)."""
 
     def __init__(
         self,
@@ -460,23 +528,26 @@ class InboxRows:
         accounts: Accounts,
         query: InboxQuery,
         user: Any,
-        counts: Counts,
+        per_page: int,
+        page: Any = 1,
         now: datetime | None = None,
     ) -> None:
-        self.query = query
-        self.counts = counts
-        self.source = inbox_source(accounts=accounts, query=query, user=user, now=now)
-        self._total: int | None = None
+        self.accounts, self.query, self.user = accounts, query, user
+        self.now = now or timezone.now()
+        self.start = (_page_number(page) - 1) * per_page
+        first = inbox_fetch(
+            accounts=accounts,
+            query=query,
+            user=user,
+            offset=self.start,
+            limit=per_page,
+            now=self.now,
+        )
+        self.rows, self.counts = first.rows, first.counts
+        self.total = first.total if first.total is not None else first.counts.total(query=query)
 
     def __len__(self) -> int:
-        if self._total is None:
-            if self.source is None:
-                self._total = 0
-            elif self.query.counted_by_kind:
-                self._total = self.counts.total(query=self.query)
-            else:
-                self._total = int(self.source.count())
-        return self._total
+        return self.total
 
     @overload
     def __getitem__(self, item: int) -> Row: ...
@@ -487,9 +558,18 @@ class InboxRows:
     def __getitem__(self, item: int | slice) -> Row | list[Row]:
         if isinstance(item, int):
             return self[item : item + 1][0]
-        if self.source is None:
-            return []
-        return [Row(*row) for row in self.source[item]]
+        start, stop = item.start or 0, item.stop if item.stop is not None else self.total
+        if start == self.start:
+            return self.rows[: max(0, stop - start)]
+        return inbox_fetch(
+            accounts=self.accounts,
+            query=self.query,
+            user=self.user,
+            offset=start,
+            limit=max(0, stop - start),
+            counts=False,
+            now=self.now,
+        ).rows
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self[0 : len(self)])

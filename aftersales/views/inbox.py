@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import AccountStatus, Role
 from accounts.selectors import account_scope_id, accounts_visible_to, accounts_with_roles
 from aftersales.forms import InboxFilterForm, NoteForm
-from aftersales.inbox import InboxRows, inbox_counts, inbox_counts_by_kind, inbox_items
+from aftersales.inbox import InboxRows, inbox_counts, inbox_items
 from aftersales.selectors import inbox_target_for_user
 from aftersales.services import inbox_assign, inbox_mark_handled, inbox_note_add
 from aftersales.views._common import back_url
@@ -31,18 +31,23 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
     form = InboxFilterForm(request.GET or None, accounts=accounts)
-    counts = inbox_counts_by_kind(accounts=accounts, now=now)  # one query: counts and total
-    rows = InboxRows(
-        accounts=accounts, query=form.query(), user=request.user, counts=counts, now=now
+    per_page, number = form.page_size(), request.GET.get("page")
+    rows = InboxRows(  # one query: the page, the counts per account and kind, the total
+        accounts=accounts,
+        query=form.query(),
+        user=request.user,
+        per_page=per_page,
+        page=number,
+        now=now,
     )
-    page = Paginator(rows, form.page_size()).get_page(request.GET.get("page"))  # one query
+    page = Paginator(rows, per_page).get_page(number)
     operable = [a.pk for a in accounts if (a.viewer_role or 0) >= Role.OPERATOR]
     refundable = [
         a.pk
         for a in accounts
         if (a.viewer_role or 0) >= Role.MANAGER and a.status != AccountStatus.UNLINKED
     ]
-    per_account = counts.per_account()
+    per_account = rows.counts.per_account()
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},

@@ -374,13 +374,20 @@ def test_inbox_queries_with_every_kind_do_not_grow(
     add(3)
     client = client_for(alice)
     client.get(reverse("aftersales:index"))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(6):
         first = client.get(reverse("aftersales:index")).content.decode()
     assert _rows(first) == 15
     add(20)
     for query in ("?per_page=100", "?per_page=100&assigned=none", "?kind=return&overdue=on"):
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(6):
             more = client.get(reverse("aftersales:index") + query).content.decode()
         assert _rows(more) == (100 if "per_page" in query else 0), query
+    first_page = _keys(client.get(reverse("aftersales:index") + "?per_page=100").content.decode())
+    second = client.get(reverse("aftersales:index") + "?per_page=100&page=2").content.decode()
+    assert _rows(second) == 15
+    assert not _keys(second) & first_page
+    with django_assert_max_num_queries(7):  # past the end: the last page, read once more
+        last = client.get(reverse("aftersales:index") + "?per_page=100&page=99").content.decode()
+    assert _keys(last) == _keys(second)
     with django_assert_max_num_queries(5):  # session, user, accounts, counts, the switcher
         client.get(reverse("aftersales:badge"))
