@@ -391,3 +391,18 @@ def test_inbox_queries_with_every_kind_do_not_grow(
     assert _keys(last) == _keys(second)
     with django_assert_max_num_queries(5):  # session, user, accounts, counts, the switcher
         client.get(reverse("aftersales:badge"))
+
+
+def test_the_unions_sql_is_compiled_once_and_filled_with_the_real_values(
+    account: Any, other_account: Any, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    from aftersales.inbox import inbox_union, inbox_union_sql
+
+    for days in (30, 7):  # the answer window is part of what the SQL is kept for
+        settings.AFTERSALES_ANSWER_WINDOW_DAYS = days
+        for accounts in ([account], [account, other_account], [other_account]):
+            now = timezone.now() - timedelta(hours=len(accounts))
+            sql, params = inbox_union(accounts=accounts, now=now).query.sql_with_params()
+            assert inbox_union_sql(accounts=accounts, now=now) == (sql, list(params))
