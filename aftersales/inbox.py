@@ -549,9 +549,12 @@ def inbox_counts(*, accounts: Accounts, now: datetime | None = None) -> dict[int
     return inbox_counts_by_kind(accounts=accounts, now=now).per_account()
 
 
+MAX_PAGE = 10**6  # past every real inbox; bounds the OFFSET a typed page number asks for
+
+
 def _page_number(value: Any) -> int:
     try:
-        return max(1, int(str(value)))
+        return min(MAX_PAGE, max(1, int(str(value))))
     except (TypeError, ValueError):
         return 1
 
