@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from accounts.models import Role
 from accounts.selectors import accounts_visible_to, role_expression
 from accounts.services import account_require_role, account_require_writable, allegro_client_for
 from aftersales.models import Dispute, DisputeMessage
-from aftersales.sync import disputes_upsert, message_fields
+from aftersales.sync import dispute_turns_refresh, disputes_upsert, message_fields
 from allegro import errors
 from allegro.api import issues as issues_api
 from allegro.api._base import Money
@@ -88,14 +88,6 @@ class DisputeQuery:
     overdue: bool = False
 
 
-def _last_speaker() -> Subquery:
-    return Subquery(
-        DisputeMessage.objects.filter(dispute=OuterRef("pk"), author_role__in=SPEAKERS)
-        .order_by("-created_at", "-id")
-        .values("author_role")[:1]
-    )
-
-
 WAITING = Q(status="CLAIM_SUBMITTED") | Q(
     status__in=["DISPUTE_ONGOING", "DISPUTE_UNRESOLVED"],
     last_speaker__in=["BUYER", "ADMIN"],
@@ -106,12 +98,10 @@ def disputes_matching(
     *, accounts: Accounts, query: DisputeQuery, now: datetime | None = None
 ) -> QuerySet[Dispute]:
     """Disputes and claims of ``accounts`` matching the filters and the search (buyer login,
-    order id, issue id, reference number, subject), newest opened first; each annotated with
-    ``last_speaker`` (who spoke last: BUYER, SELLER or ADMIN)."""
+    order id, issue id, reference number, subject), newest opened first; ``last_speaker`` (who
+    spoke last: BUYER, SELLER or ADMIN) is the column the mirror keeps."""
     now = now or timezone.now()
-    qs = Dispute.objects.filter(account__in=account_filter(accounts)).annotate(
-        last_speaker=_last_speaker()
-    )
+    qs = Dispute.objects.filter(account__in=account_filter(accounts))
     if query.account_ids:
         qs = qs.filter(account_id__in=query.account_ids)
     if query.types:
@@ -314,6 +304,7 @@ def dispute_reply(
             allegro_id=posted.id,
             defaults={"dispute": dispute, **message_fields(posted)},
         )
+        dispute_turns_refresh(dispute_ids=[dispute.pk])  # our word: out of the inbox now
         audit_log(
             actor=actor,
             account=dispute.account,

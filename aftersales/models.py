@@ -25,6 +25,19 @@ NEGATIVE_OR_NEUTRAL = (
 UNANSWERED = Q(answer_message="", answer_created_at__isnull=True, removal_requested_at__isnull=True)
 LIVE = Q(deleted_at__isnull=True)
 
+# Chat authors who expect an answer; SYSTEM / FULFILLMENT notices do not change whose turn it is.
+SPEAKERS = ("BUYER", "SELLER", "ADMIN")
+OTHER_SIDE = ("BUYER", "ADMIN")
+DISPUTE_ONGOING = "DISPUTE_ONGOING"
+CLAIM_SUBMITTED = "CLAIM_SUBMITTED"
+# A dispute or claim that waits for the seller (``aftersales.inbox``): open, and a claim awaiting
+# the decision or a chat whose last word (by a person) is the buyer's or an advisor's, or empty.
+# Read from the columns the mirror keeps (``Dispute.last_speaker``); one text for the inbox's
+# filter and its partial index.
+DISPUTE_WAITING = Q(status__in=[DISPUTE_ONGOING, CLAIM_SUBMITTED]) & (
+    Q(status=CLAIM_SUBMITTED) | Q(last_speaker__in=[*OTHER_SIDE, ""])
+)
+
 
 class Dispute(models.Model):
     """A post-purchase issue (``GET /sale/issues``): a dispute or a claim."""
@@ -45,6 +58,22 @@ class Dispute(models.Model):
     decision_due_at = models.DateTimeField(_("decision due"), null=True, blank=True)
     messages_count = models.IntegerField(_("messages"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    # Kept from the chat by the mirror (``aftersales.sync.dispute_turns_refresh``) each time the
+    # chat is written, so the inbox filters on columns instead of reading every chat:
+    last_speaker = models.CharField(
+        _("last word by"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "BUYER, SELLER or ADMIN: who wrote last (system notices aside); empty: nobody."
+        ),
+    )
+    waiting_since = models.DateTimeField(
+        _("waiting since"),
+        null=True,
+        blank=True,
+        help_text=_("The buyer's or Allegro advisor's last message, else the opening."),
+    )
     synced_at = models.DateTimeField(_("last synchronised"))
     raw = models.JSONField(_("Allegro document"), default=dict, blank=True)
 
@@ -61,6 +90,12 @@ class Dispute(models.Model):
             models.Index(fields=["account", "-opened_at"], name="dispute_account_opened"),
             # the disputes list across accounts, newest opened first (a top-N read, no sort)
             models.Index(fields=["-opened_at", "-id"], name="dispute_opened"),
+            # the inbox: the few disputes waiting for the seller, by how long they wait
+            models.Index(
+                fields=["account", "waiting_since"],
+                name="dispute_waiting",
+                condition=DISPUTE_WAITING,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -238,10 +273,26 @@ class ReturnPolicy(models.Model):
 
 # --- local work state: never sent to Allegro -----------------------------------------------
 
+# What an inbox state or note is about: exactly one of these is set.
+INBOX_TARGETS = ("rating", "dispute", "customer_return", "thread")
+
+
+def _exactly_one(names: tuple[str, ...]) -> Q:
+    condition = Q()
+    for name in names:
+        condition |= Q(
+            **{f"{other}__isnull": other != name for other in names},
+        )
+    return condition
+
+
+ONE_TARGET = _exactly_one(INBOX_TARGETS)
+
 
 class InboxState(models.Model):
-    """The back-office's own state of one inbox item (a rating or a dispute): who handles it,
-    and whether it was marked handled. Kept here only; Allegro never sees it.
+    """The back-office's own state of one inbox item (a rating, a dispute, a customer return or
+    a buyer message thread): who handles it, and whether it was marked handled. Kept here only;
+    Allegro never sees it.
 
     ``handled_at`` hides the item until something new happens on Allegro: a rating edited or a
     new buyer message after that moment brings it back.
@@ -266,6 +317,22 @@ class InboxState(models.Model):
         related_name="inbox_state",
         verbose_name=_("dispute"),
     )
+    customer_return = models.OneToOneField(
+        "CustomerReturn",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("return"),
+    )
+    thread = models.OneToOneField(
+        "MessageThread",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbox_state",
+        verbose_name=_("message thread"),
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -288,23 +355,18 @@ class InboxState(models.Model):
     class Meta:
         verbose_name = _("inbox item state")
         verbose_name_plural = _("inbox item states")
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(rating__isnull=False, dispute__isnull=True)
-                    | models.Q(rating__isnull=True, dispute__isnull=False)
-                ),
-                name="inbox_state_one_target",
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=ONE_TARGET, name="inbox_state_one_target")]
         indexes = [models.Index(fields=["assignee"], name="inbox_state_assignee")]
 
     def __str__(self) -> str:
-        return f"rating {self.rating_id}" if self.rating_id else f"dispute {self.dispute_id}"
+        for target in INBOX_TARGETS:
+            if getattr(self, f"{target}_id"):
+                return f"{target} {getattr(self, f'{target}_id')}"
+        return ""
 
 
 class InboxNote(models.Model):
-    """An internal note on a rating or a dispute (staff only, never sent to Allegro)."""
+    """An internal note on an inbox item (staff only, never sent to Allegro)."""
 
     account = models.ForeignKey(
         AllegroAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
@@ -325,6 +387,22 @@ class InboxNote(models.Model):
         related_name="notes",
         verbose_name=_("dispute"),
     )
+    customer_return = models.ForeignKey(
+        "CustomerReturn",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("return"),
+    )
+    thread = models.ForeignKey(
+        "MessageThread",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("message thread"),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -340,15 +418,7 @@ class InboxNote(models.Model):
         verbose_name = _("internal note")
         verbose_name_plural = _("internal notes")
         ordering = ["created_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(rating__isnull=False, dispute__isnull=True)
-                    | models.Q(rating__isnull=True, dispute__isnull=False)
-                ),
-                name="inbox_note_one_target",
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=ONE_TARGET, name="inbox_note_one_target")]
 
     def __str__(self) -> str:
         return self.text[:60]

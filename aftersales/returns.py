@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.audit import audit_log
 from accounts.models import Role
 from accounts.services import account_require_role, account_require_writable, allegro_client_for
+from aftersales.inbox import returns_waiting
 from aftersales.models import CustomerReturn
 from aftersales.sync_returns import returns_upsert
 from allegro.api import returns as returns_api
@@ -29,8 +30,9 @@ def customer_returns_of(*, accounts: Accounts) -> QuerySet[CustomerReturn]:
 
 
 def customer_returns_waiting_for_refund(*, accounts: Accounts) -> QuerySet[CustomerReturn]:
-    """Returned parcels delivered to the seller: the buyer waits for the money."""
-    return customer_returns_of(accounts=accounts).filter(status="DELIVERED")
+    """Returned parcels delivered to the seller, neither refunded nor rejected: the buyer waits
+    for the money (the inbox's definition, ``aftersales.inbox.returns_waiting``)."""
+    return returns_waiting(accounts=accounts).select_related("account")
 
 
 def return_reject(

@@ -18,7 +18,15 @@ from django.utils.text import Truncator
 
 from accounts.models import Role
 from accounts.selectors import accounts_visible_to, role_expression, roles_by_account
-from aftersales.models import Dispute, InboxNote, Rating, RatingRevision, SavedReply
+from aftersales.models import (
+    CustomerReturn,
+    Dispute,
+    InboxNote,
+    MessageThread,
+    Rating,
+    RatingRevision,
+    SavedReply,
+)
 from ui.paging import Accounts, account_filter, contains
 
 if TYPE_CHECKING:
@@ -270,7 +278,12 @@ def rating_revisions(*, rating: Rating) -> list[RatingRevision]:
 
 
 def rating_notes(*, rating: Rating) -> list[InboxNote]:
-    return list(rating.notes.select_related("author").order_by("created_at", "id"))
+    return inbox_notes(target=rating)
+
+
+def inbox_notes(*, target: Rating | Dispute | CustomerReturn | MessageThread) -> list[InboxNote]:
+    """The internal notes on an inbox item, oldest first."""
+    return list(target.notes.select_related("author").order_by("created_at", "id"))
 
 
 @dataclass(frozen=True)
@@ -355,14 +368,24 @@ def reply_render(*, text: str, rating: Rating) -> str:
     )
 
 
-def inbox_target_for_user(*, user: AnyUser, kind: str, pk: int) -> Rating | Dispute:
-    """The rating or dispute an inbox action names, if the user may see it (else 404)."""
-    model: type[Rating] | type[Dispute] = Rating if kind == "rating" else Dispute
-    if kind not in ("rating", "dispute"):
+def inbox_target_for_user(
+    *, user: AnyUser, kind: str, pk: int
+) -> Rating | Dispute | CustomerReturn | MessageThread:
+    """The item an inbox action names (``rating``, ``dispute``, ``return`` or ``thread``), if
+    the user may see it (else 404)."""
+    models: dict[str, Any] = {
+        "rating": Rating,
+        "dispute": Dispute,
+        "return": CustomerReturn,
+        "thread": MessageThread,
+    }
+    model = models.get(kind)
+    if model is None:
         raise Http404("No such item.")
     try:
-        return model.objects.select_related("account").get(
-            pk=pk, account__in=accounts_visible_to(user=user)
-        )
+        target: Rating | Dispute | CustomerReturn | MessageThread = model.objects.select_related(
+            "account"
+        ).get(pk=pk, account__in=accounts_visible_to(user=user))
     except model.DoesNotExist as exc:
         raise Http404("No such item.") from exc
+    return target

@@ -24,7 +24,15 @@ from accounts.models import AllegroAccount, Role
 from accounts.selectors import account_role_for
 from accounts.services import account_require_role, account_require_writable, allegro_client_for
 from accounts.tokens import AccountNotUsable
-from aftersales.models import Dispute, InboxNote, InboxState, Rating, SavedReply
+from aftersales.models import (
+    CustomerReturn,
+    Dispute,
+    InboxNote,
+    InboxState,
+    MessageThread,
+    Rating,
+    SavedReply,
+)
 from aftersales.selectors import user_can_edit_reply
 from allegro import errors
 from allegro.api import ratings as ratings_api
@@ -181,22 +189,29 @@ def ratings_summaries_for(
 
 # --- the inbox's local state ------------------------------------------------------------------
 
-Target = Rating | Dispute
+Target = Rating | Dispute | CustomerReturn | MessageThread
+# The field of InboxState / InboxNote naming each kind of target (also its audit log name).
+TARGET_FIELDS: dict[type[Target], str] = {
+    Rating: "rating",
+    Dispute: "dispute",
+    CustomerReturn: "customer_return",
+    MessageThread: "thread",
+}
+
+
+def _lookup(target: Target) -> dict[str, Any]:
+    return {TARGET_FIELDS[type(target)]: target}
 
 
 def _state_for(target: Target) -> InboxState:
-    lookup: dict[str, Any] = (
-        {"rating": target} if isinstance(target, Rating) else {"dispute": target}
-    )
     state, _created = InboxState.objects.select_for_update().get_or_create(
-        **lookup, defaults={"account_id": target.account_id}
+        **_lookup(target), defaults={"account_id": target.account_id}
     )
     return state
 
 
 def _target_name(target: Target) -> str:
-    kind = "rating" if isinstance(target, Rating) else "dispute"
-    return f"{kind}:{target.allegro_id}"
+    return f"{TARGET_FIELDS[type(target)]}:{target.allegro_id}"
 
 
 def inbox_assign(*, target: Target, assignee: Any | None, actor: AnyUser) -> InboxState:
@@ -245,12 +260,9 @@ def inbox_mark_handled(*, target: Target, actor: AnyUser, handled: bool = True) 
 def inbox_note_add(*, target: Target, text: str, actor: AnyUser) -> InboxNote:
     account_require_role(user=actor, account=target.account, role=Role.OPERATOR)
     body = _clean_message(text, limit=MAX_NOTE)
-    lookup: dict[str, Any] = (
-        {"rating": target} if isinstance(target, Rating) else {"dispute": target}
-    )
     with transaction.atomic():
         note = InboxNote.objects.create(
-            account_id=target.account_id, author_id=actor.pk, text=body, **lookup
+            account_id=target.account_id, author_id=actor.pk, text=body, **_lookup(target)
         )
         audit_log(
             actor=actor,

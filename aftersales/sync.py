@@ -11,8 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from accounts.models import AllegroAccount
 from aftersales.models import (
+    OTHER_SIDE,
+    SPEAKERS,
     Dispute,
     DisputeMessage,
     ImpliedWarranty,
@@ -278,7 +283,30 @@ def disputes_upsert(
         ]
     refreshed = [by_id[i].pk for i in chats if i in by_id]
     DisputeMessage.objects.filter(dispute__in=refreshed).exclude(pk__in=kept).delete()
+    dispute_turns_refresh(dispute_ids=[d.pk for d in saved])
     return len(saved)
+
+
+def _latest(roles: Sequence[str], column: str) -> Subquery:
+    return Subquery(
+        DisputeMessage.objects.filter(dispute_id=OuterRef("pk"), author_role__in=roles)
+        .order_by("-created_at", "-id")
+        .values(column)[:1]
+    )
+
+
+def dispute_turns_refresh(*, dispute_ids: Sequence[int]) -> int:
+    """Keep whose turn it is on the disputes (one ``UPDATE``), from their chats as stored:
+    ``last_speaker`` (the last BUYER, SELLER or ADMIN message's author; system notices do not
+    count; empty when nobody spoke) and ``waiting_since`` (the buyer's or an advisor's last
+    message, else the opening). Called wherever a chat is written: the mirror's upsert and a
+    reply sent from here."""
+    if not dispute_ids:
+        return 0
+    return Dispute.objects.filter(pk__in=list(dispute_ids)).update(
+        last_speaker=Coalesce(_latest(SPEAKERS, "author_role"), Value("")),
+        waiting_since=Coalesce(_latest(OTHER_SIDE, "created_at"), F("opened_at"), F("synced_at")),
+    )
 
 
 def disputes_sweep(*, account: AllegroAccount, seen_ids: Iterable[str]) -> int:

@@ -3,17 +3,20 @@ filtered, searched) and a dispute's page against the Django admin changelist on 
 
     DEBUG=0 SECRET_KEY=bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_inbox_bench \
     REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/inbox.py \
-    [--accounts 5 --ratings 20000 --disputes 5000]
+    [--accounts 5 --ratings 20000 --disputes 5000 --returns 1000 --threads 2000]
 
 Generates ``accounts`` x ``ratings`` ratings (two years of them: mostly positive, some negative
-or neutral, most of those answered; a removal window of 14 days) and ``disputes`` disputes and
-claims spread over the accounts (most closed; 1-8 chat messages each, 50 on the largest) straight
-into PostgreSQL with ``bulk_create`` (once: a database that already holds them is reused), then
-requests every page in-process with Django's test client (a manager of every account; a
-superuser for the admin), ``--runs`` times after a warm-up, and prints p50 / p95 of the server
-time, the database's share (median), the query count and the query count again at twice the
-page size (it must not change). The database named in ``DATABASE_URL`` is created and migrated
-when needed; use a throwaway one.
+or neutral, most of those answered; a removal window of 14 days), ``disputes`` disputes and
+claims spread over the accounts (most closed; 1-8 chat messages each, 50 on the largest), and
+per account ``returns`` customer returns (a year of them; about 5 % delivered and waiting for a
+refund, some of those refunded already) and ``threads`` buyer message threads (about 3 % unread)
+straight into PostgreSQL with ``bulk_create`` (once: a database that already holds them is
+reused), then requests every page in-process with Django's test client (a manager of every
+account; a superuser for the admin), ``--runs`` times after a warm-up, and prints p50 / p95 of
+the server time, the database's share (median), the CPU time of this process (median: Django's
+own work, which other load on the machine slows less than the wall clock), the query count and
+the query count again at twice the page size (it must not change). The database named in
+``DATABASE_URL`` is created and migrated when needed; use a throwaway one.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ def _disputes(account: Any, rows: int, rng: random.Random, *, largest: bool) -> 
     from django.utils import timezone
 
     from aftersales.models import Dispute, DisputeMessage
+    from aftersales.sync import dispute_turns_refresh
 
     now = timezone.now()
     disputes: list[Dispute] = []
@@ -149,11 +153,83 @@ def _disputes(account: Any, rows: int, rng: random.Random, *, largest: bool) -> 
                 )
             )
     DisputeMessage.objects.bulk_create(messages, batch_size=BATCH)
+    dispute_turns_refresh(dispute_ids=[d.pk for d in saved])  # as the mirror keeps them
 
 
-def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int, float]:
-    """As ``bench/pages.py``'s, plus the median time spent in the database (ms): on a busy
-    machine it tells the database's share from the Python's (rendering) in the page's time."""
+def _returns(account: Any, rows: int, rng: random.Random) -> None:
+    from django.utils import timezone
+
+    from aftersales.models import CustomerReturn, Refund
+
+    now = timezone.now()
+    returns: list[CustomerReturn] = []
+    for i in range(rows):
+        draw = rng.random()
+        status = (
+            "DELIVERED"
+            if draw < 0.05
+            else rng.choice(["FINISHED"] * 8 + ["REJECTED", "IN_TRANSIT", "CREATED"])
+        )
+        returns.append(
+            CustomerReturn(
+                account=account,
+                allegro_id=str(uuid.uuid4()),
+                reference_number=f"ZW/{account.pk}/{i:06d}",
+                order_id=str(uuid.uuid4()),
+                status=status,
+                buyer_login=f"kupujacy{rng.randint(1, 10_000)}",
+                created_at=now - timedelta(minutes=rng.randint(0, 525_600)),
+                rejection_code="ITEM_FIXED" if status == "REJECTED" else "",
+                synced_at=now,
+                raw={},
+            )
+        )
+    saved = CustomerReturn.objects.bulk_create(returns, batch_size=BATCH)
+    refunds = [  # every finished return, and a third of the delivered ones, refunded
+        Refund(
+            account=account,
+            allegro_id=str(uuid.uuid4()),
+            order_id=r.order_id,
+            customer_return=r,
+            reason="REFUND",
+            status="SUCCESS",
+            created_at=(r.created_at or now) + timedelta(days=3),
+            synced_at=now,
+        )
+        for r in saved
+        if r.status == "FINISHED" or (r.status == "DELIVERED" and rng.random() < 0.33)
+    ]
+    Refund.objects.bulk_create(refunds, batch_size=BATCH)
+
+
+def _threads(account: Any, rows: int, rng: random.Random) -> None:
+    from django.utils import timezone
+
+    from aftersales.models import MessageThread
+
+    now = timezone.now()
+    MessageThread.objects.bulk_create(
+        [
+            MessageThread(
+                account=account,
+                allegro_id=str(uuid.uuid4()),
+                read=rng.random() >= 0.03,
+                last_message_at=now - timedelta(minutes=rng.randint(0, 525_600)),
+                interlocutor_login=f"kupujacy{rng.randint(1, 10_000)}",
+                order_id=str(uuid.uuid4()) if rng.random() < 0.7 else "",
+                synced_at=now,
+                raw={},
+            )
+            for _ in range(rows)
+        ],
+        batch_size=BATCH,
+    )
+
+
+def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int, float, float]:
+    """As ``bench/pages.py``'s, plus the median time spent in the database (ms) and the median
+    CPU time of this process (ms): on a busy machine they tell the database's share from the
+    Python's (rendering) in the page's time, and Django's work from the waiting for a core."""
     import statistics
 
     from django.db import connection
@@ -161,24 +237,34 @@ def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int, f
 
     for _ in range(3):
         client.get(url)
-    times, db_times, queries, status = [], [], 0, 0
+    times, db_times, cpu_times, queries, status = [], [], [], 0, 0
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+            cpu_times.append((time.process_time() - cpu) * 1000)
         queries, status = len(captured), response.status_code
         db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, queries, status, statistics.median(db_times)
+    return (
+        statistics.median(times),
+        p95,
+        queries,
+        status,
+        statistics.median(db_times),
+        statistics.median(cpu_times),
+    )
 
 
-def generate(*, accounts: int, ratings: int, disputes: int) -> list[Any]:
+def generate(
+    *, accounts: int, ratings: int, disputes: int, returns: int = 0, threads: int = 0
+) -> list[Any]:
     from django.core.management import call_command
     from django.db import connection
 
-    from aftersales.models import Dispute, Rating
+    from aftersales.models import CustomerReturn, Dispute, MessageThread, Rating
 
     call_command("migrate", verbosity=0)
     shops = _accounts(accounts)
@@ -197,6 +283,16 @@ def generate(*, accounts: int, ratings: int, disputes: int) -> list[Any]:
             print(
                 f"  {shop.login}: {per_account} disputes in {time.perf_counter() - started:.1f} s"
             )
+        if CustomerReturn.objects.filter(account=shop).count() < returns:
+            CustomerReturn.objects.filter(account=shop).delete()
+            started = time.perf_counter()
+            _returns(shop, returns, rng)
+            print(f"  {shop.login}: {returns} returns in {time.perf_counter() - started:.1f} s")
+        if MessageThread.objects.filter(account=shop).count() < threads:
+            MessageThread.objects.filter(account=shop).delete()
+            started = time.perf_counter()
+            _threads(shop, threads, rng)
+            print(f"  {shop.login}: {threads} threads in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps in production
     return shops
@@ -207,6 +303,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5)
     parser.add_argument("--ratings", type=int, default=20_000, help="ratings per account")
     parser.add_argument("--disputes", type=int, default=5_000, help="disputes in all")
+    parser.add_argument("--returns", type=int, default=1_000, help="customer returns per account")
+    parser.add_argument("--threads", type=int, default=2_000, help="message threads per account")
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
@@ -224,7 +322,13 @@ def main() -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
     started = time.perf_counter()
-    shops = generate(accounts=args.accounts, ratings=args.ratings, disputes=args.disputes)
+    shops = generate(
+        accounts=args.accounts,
+        ratings=args.ratings,
+        disputes=args.disputes,
+        returns=args.returns,
+        threads=args.threads,
+    )
     print(f"data ready in {time.perf_counter() - started:.1f} s")
     staff, admin = _users(shops)
     # The ratings summaries come from a 15-minute cache in production; no Allegro behind the bench.
@@ -252,6 +356,7 @@ def main() -> None:
         ("inbox, ratings", "/after-sales/?kind=rating", None),
         ("inbox, overdue", "/after-sales/?overdue=on", None),
         ("inbox, 1 account", f"/after-sales/?account={shop.pk}", None),
+        ("inbox, unassigned", "/after-sales/?assigned=none", None),
         ("ratings list", "/after-sales/ratings/", "/admin/aftersales/rating/"),
         (
             "ratings filtered",
@@ -272,17 +377,19 @@ def main() -> None:
         ),
     ]
     header = (
-        f"{'page':<17} | {'p50 ms':>7} {'p95 ms':>7} {'db ms':>6} {'queries':>7} {'x2 rows':>7} | "
+        f"{'page':<17} | {'p50 ms':>7} {'p95 ms':>7} {'db ms':>6} {'cpu ms':>6} {'queries':>7} "
+        f"{'x2 rows':>7} | "
         f"{'admin p50':>9} {'admin p95':>9} {'queries':>7} | {'p95 speed-up':>12}"
     )
     print(
         f"\n{args.accounts} accounts x {args.ratings} ratings, {args.disputes} disputes "
-        f"({LARGEST} messages on the largest), {args.runs} runs"
+        f"({LARGEST} messages on the largest), {args.accounts} x {args.returns} returns and "
+        f"{args.threads} threads, {args.runs} runs"
     )
     print(header)
     print("-" * len(header))
     for name, url, admin_url in cases:
-        p50, p95, queries, status, db = measure(pages, url, args.runs)
+        p50, p95, queries, status, db, cpu = measure(pages, url, args.runs)
         if status != 200:
             sys.exit(f"{url} answered {status}")
         joiner = "&" if "?" in url else "?"
@@ -291,15 +398,15 @@ def main() -> None:
             more = measure(pages, f"{url}{joiner}per_page=100", 3)[2]
         if admin_url is None:  # nothing in the admin does the same
             print(
-                f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {queries:7d} {more:7d} | "
+                f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {cpu:6.1f} {queries:7d} {more:7d} | "
                 f"{'—':>9} {'—':>9} {'—':>7} |"
             )
             continue
-        a50, a95, aqueries, astatus, _adb = measure(admin_client, admin_url, args.runs)
+        a50, a95, aqueries, astatus, _adb, _acpu = measure(admin_client, admin_url, args.runs)
         if astatus != 200:
             sys.exit(f"{admin_url} answered {astatus}")
         print(
-            f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {queries:7d} {more:7d} | "
+            f"{name:<17} | {p50:7.1f} {p95:7.1f} {db:6.1f} {cpu:6.1f} {queries:7d} {more:7d} | "
             f"{a50:9.1f} {a95:9.1f} {aqueries:7d} | {a95 / p95:11.1f}x"
         )
 

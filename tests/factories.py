@@ -164,6 +164,13 @@ class RatingFactory(DjangoModelFactory[Any]):
     synced_at = factory.LazyFunction(timezone.now)
 
 
+def _turns_refresh(dispute: Any) -> None:
+    from aftersales.sync import dispute_turns_refresh
+
+    dispute_turns_refresh(dispute_ids=[dispute.pk])
+    dispute.refresh_from_db(fields=["last_speaker", "waiting_since"])
+
+
 class DisputeFactory(DjangoModelFactory[Any]):
     """``DisputeFactory(messages=3)`` adds three chat messages, buyer and seller in turn."""
 
@@ -197,6 +204,7 @@ class DisputeFactory(DjangoModelFactory[Any]):
             dispute.messages_count = count
             dispute.last_message_at = dispute.opened_at + timedelta(hours=count - 1)
             dispute.save(update_fields=["messages_count", "last_message_at"])
+        _turns_refresh(dispute)
         return dispute
 
 
@@ -211,3 +219,40 @@ class DisputeMessageFactory(DjangoModelFactory[Any]):
     author_login = factory.SelfAttribute("dispute.buyer_login")
     author_role = "BUYER"
     created_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        message = super()._create(model_class, *args, **kwargs)
+        _turns_refresh(message.dispute)  # as the mirror does whenever it writes a chat
+        return message
+
+
+class CustomerReturnFactory(DjangoModelFactory[Any]):
+    """A buyer's return whose parcel came back (``DELIVERED``): it waits for the refund."""
+
+    class Meta:
+        model = "aftersales.CustomerReturn"
+
+    account = factory.SubFactory(AllegroAccountFactory)
+    allegro_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    reference_number = factory.Sequence(lambda n: f"ZW/2026/{n:05d}")
+    order_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    status = "DELIVERED"
+    buyer_login = factory.Sequence(lambda n: f"zwracajacy_{n}")
+    created_at = factory.LazyFunction(lambda: _ago(60 * 24))
+    synced_at = factory.LazyFunction(timezone.now)
+
+
+class MessageThreadFactory(DjangoModelFactory[Any]):
+    """A buyer's message thread, unread on Allegro."""
+
+    class Meta:
+        model = "aftersales.MessageThread"
+
+    account = factory.SubFactory(AllegroAccountFactory)
+    allegro_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    read = False
+    last_message_at = factory.LazyFunction(lambda: _ago(90))
+    interlocutor_login = factory.Sequence(lambda n: f"piszacy_{n}")
+    order_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    synced_at = factory.LazyFunction(timezone.now)

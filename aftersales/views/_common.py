@@ -1,5 +1,6 @@
 """What the after-sales views share: the safe "back" URL of a form, who may act on an object,
-Allegro's refusals put on a form, an attachment's download."""
+Allegro's refusals put on a form, an attachment's download, the internal work section
+(assignee, handled, notes) of an inbox item's page."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from accounts.models import AccountStatus, AllegroAccount
+from accounts.models import AccountStatus, AllegroAccount, Role
 from accounts.tokens import AccountNotUsable
+from aftersales.forms import AssignForm, NoteForm
+from aftersales.selectors import assignable_staff, inbox_notes
 from allegro import errors
 from backoffice.redirects import safe_back_url
 from ui.errors import describe_error, errors_by_field
@@ -84,3 +87,23 @@ def attachment_response(got: AttachmentDownload, *, inline_types: Collection[str
     response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{safe}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def inbox_work(request: HttpRequest, *, target: Any, kind: str, role: int) -> dict[str, Any]:
+    """The context of ``aftersales/_work.html`` for ``target`` (``kind`` as the inbox's action
+    URLs name it), seen by a user with ``role`` on its account."""
+    state = getattr(target, "inbox_state", None)
+    can_operate = role >= Role.OPERATOR
+    return {
+        "work_kind": kind,
+        "work_target": target,
+        "work_state": state,
+        "work_notes": inbox_notes(target=target),
+        "work_can_operate": can_operate,
+        "work_note_form": NoteForm(),
+        "work_assign_form": AssignForm(
+            initial={"assignee": getattr(state, "assignee_id", None)},
+            staff=assignable_staff(account_id=target.account_id) if can_operate else [],
+        ),
+        "here": request.get_full_path(),
+    }

@@ -12,16 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
+from accounts.models import AccountStatus, Role
 from accounts.selectors import account_scope_id, accounts_visible_to, accounts_with_roles
 from aftersales.forms import InboxFilterForm, NoteForm
-from aftersales.inbox import (
-    inbox_counts,
-    inbox_counts_of,
-    inbox_items,
-    inbox_select,
-    inbox_waiting,
-)
+from aftersales.inbox import InboxRows, inbox_counts, inbox_items
 from aftersales.selectors import inbox_target_for_user
 from aftersales.services import inbox_assign, inbox_mark_handled, inbox_note_add
 from aftersales.views._common import back_url
@@ -37,20 +31,37 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     scope = account_scope_id(request=request)
     accounts = accounts_with_roles(user=request.user, scope=scope)
     form = InboxFilterForm(request.GET or None, accounts=accounts)
-    waiting = inbox_waiting(accounts=accounts, now=now)  # one query, filtered and paged here
-    chosen = inbox_select(rows=waiting, query=form.query(), user=request.user, now=now)
-    page = Paginator(chosen, form.page_size()).get_page(request.GET.get("page"))
+    per_page, number = form.page_size(), request.GET.get("page")
+    rows = InboxRows(  # one query: the page, the counts per account and kind, the total
+        accounts=accounts,
+        query=form.query(),
+        user=request.user,
+        per_page=per_page,
+        page=number,
+        now=now,
+    )
+    page = Paginator(rows, per_page).get_page(number)
     operable = [a.pk for a in accounts if (a.viewer_role or 0) >= Role.OPERATOR]
-    counts = inbox_counts_of(waiting)
+    refundable = [
+        a.pk
+        for a in accounts
+        if (a.viewer_role or 0) >= Role.MANAGER and a.status != AccountStatus.UNLINKED
+    ]
+    per_account = rows.counts.per_account()
     context = {
         "form": form,
         "options": filter_options(form) if not request.htmx else {},
         "page": page,
-        "items": inbox_items(rows=list(page.object_list), now=now),
+        "items": inbox_items(
+            rows=list(page.object_list),
+            accounts=accounts,
+            user=request.user,
+            operable=operable,
+            refundable=refundable,
+            now=now,
+        ),
         "now": now,
-        "counts": [(a, counts.get(a.pk, 0)) for a in accounts],
-        "accounts": accounts,
-        "operable": operable,
+        "counts": [(a, per_account.get(a.pk, 0)) for a in accounts],
         "filters_qs": filter_querystring(request.GET, FILTER_KEYS),
         "here": request.get_full_path(),
     }

@@ -31,7 +31,7 @@ from aftersales.selectors_returns import (
     thread_messages,
     threads_matching,
 )
-from aftersales.views._common import attachment_response, may_act, on_allegro
+from aftersales.views._common import attachment_response, inbox_work, may_act, on_allegro
 from allegro import errors
 from allegro.api.messaging import ATTACHMENT_TYPES
 from backoffice.htmx import HtmxHttpRequest
@@ -113,6 +113,12 @@ def _thread_page(
         "can_reply": can_reply,
         "form": form,
         "replies": replies,
+        **inbox_work(
+            request,
+            target=thread,
+            kind="thread",
+            role=thread.viewer_role or 0,  # type: ignore[attr-defined]
+        ),
     }
     template = (
         "aftersales/messages/thread.html#chat"

@@ -37,7 +37,7 @@ from aftersales.selectors_returns import (
     customer_return_get_for_user,
     customer_returns_matching,
 )
-from aftersales.views._common import may_act, on_allegro, order_id_or_404
+from aftersales.views._common import inbox_work, may_act, on_allegro, order_id_or_404
 from allegro import errors
 from allegro.api import orders as orders_api
 from allegro.api import refunds as refunds_api
@@ -91,6 +91,12 @@ def _return_page(
         "can_manage": can_manage,
         "can_reject": can_manage and ret.status != "REJECTED",
         "reject_form": form or RejectForm(),
+        **inbox_work(
+            request,
+            target=ret,
+            kind="return",
+            role=ret.viewer_role or 0,  # type: ignore[attr-defined]
+        ),
     }
     return render(request, "aftersales/returns/detail.html", context, status=status)
 

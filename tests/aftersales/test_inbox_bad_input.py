@@ -14,10 +14,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Role
-from aftersales.models import InboxNote, Rating, SavedReply
+from accounts.models import AccountGrant, Role
+from aftersales.models import InboxNote, InboxState, Rating, SavedReply
 from tests.aftersales.test_inbox_ratings import _staff
-from tests.factories import UserFactory
+from tests.factories import CustomerReturnFactory, MessageThreadFactory, UserFactory
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 
@@ -215,9 +215,22 @@ def test_assign_handled_and_note_never_500(
         st.one_of(
             ID,
             st.sampled_from(
-                ["rating", "claim", "yes", "no", "on", "2024-02-30", "31.12.2025", "99999-01-01"]
+                [
+                    "rating",
+                    "claim",
+                    "return",
+                    "message",
+                    "yes",
+                    "no",
+                    "on",
+                    "2024-02-30",
+                    "31.12.2025",
+                    "99999-01-01",
+                ]
             ),
-            st.lists(st.sampled_from(["1", "5", "rating", "x", ""]), max_size=3),
+            st.lists(
+                st.sampled_from(["1", "5", "rating", "return", "message", "x", ""]), max_size=3
+            ),
         ),
         max_size=6,
     )
@@ -229,3 +242,55 @@ def test_filters_never_500(
     for name in ("aftersales:index", "aftersales:ratings"):
         assert client.get(reverse(name), params).status_code == 200, name
         assert client.get(reverse(name), params, HTTP_HX_REQUEST="true").status_code == 200
+
+
+@SETTINGS
+@given(
+    kind=st.sampled_from(["return", "thread"]),
+    assignee=ID,
+    undo=st.one_of(st.sampled_from(["", "0", "1"]), TEXT),
+    note=LONG,
+    next_=NEXT,
+    role=st.sampled_from([Role.VIEWER, Role.OPERATOR, Role.MANAGER]),
+)
+def test_actions_on_returns_and_threads_never_500(
+    account: Any,
+    client_for: Callable[[Any], Any],
+    kind: str,
+    assignee: str,
+    undo: str,
+    note: str,
+    next_: str,
+    role: Any,
+) -> None:
+    """The inbox's local actions on its new kinds (no Allegro call): a refusal or a clear
+    message, never a 500, and nothing stored unless the action was allowed and valid."""
+    target = (CustomerReturnFactory if kind == "return" else MessageThreadFactory)(account=account)
+    field = "customer_return" if kind == "return" else "thread"
+    staff = _staff(_name(), account, role)
+    client = client_for(staff)
+    for name, data in (
+        ("assign", {"assignee": assignee, "next": next_}),
+        ("handled", {"undo": undo, "next": next_}),
+        ("note", {"text": note, "next": next_}),
+    ):
+        response = client.post(reverse(f"aftersales:{name}", args=[kind, target.pk]), data)
+        assert response.status_code in POST_OK, name
+        if response.status_code == 302:
+            assert response["Location"].startswith("/"), response["Location"]
+            assert not response["Location"].startswith("//")
+    state = InboxState.objects.filter(**{field: target}).first()
+    notes = InboxNote.objects.filter(**{field: target})
+    if role == Role.VIEWER:
+        assert state is None
+        assert not notes.exists()
+    else:
+        assert state is not None
+        if state.assignee_id is not None:  # only someone who may work on the account
+            assert AccountGrant.objects.filter(
+                user_id=state.assignee_id, account=account, role__gte=Role.OPERATOR
+            ).exists()
+        assert (state.handled_at is not None) == (undo != "1")
+        valid = 1 <= len(note.strip()) <= 2000 and "\x00" not in note
+        assert notes.count() == (1 if valid else 0)
+    assert client.get(reverse("aftersales:index"), {"kind": kind}).status_code == 200

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import AccountStatus, Role
 from aftersales.models import Dispute, DisputeMessage, Rating
+from aftersales.sync import dispute_turns_refresh
 from mirror.models import Resource, SyncState, SyncStatus
 from offers.models import Offer
 from orders.models import Order
@@ -83,6 +84,7 @@ def _dispute(account: Any, status: str, *roles: str) -> Dispute:
             text=f"wiadomość {i}",
             created_at=start + timedelta(hours=i),
         )
+    dispute_turns_refresh(dispute_ids=[dispute.pk])  # as the mirror does with every chat
     return dispute
 
 

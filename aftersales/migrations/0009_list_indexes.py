@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_account_token"),
-        ("aftersales", "0006_inbox_and_search_indexes"),
+        ("aftersales", "0008_inbox_returns_and_threads"),
     ]
 
     operations = [
