@@ -87,16 +87,13 @@ def rss_peak() -> float:
     return _status_kb("VmHWM:") / 1024
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_of(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (a PostgreSQL backend on this machine)."""
+    """CPU seconds ``pid`` (a PostgreSQL backend on this machine) has run, to the nanosecond
+    (``/proc/<pid>/schedstat``; ``/proc/<pid>/stat`` counts 10 ms ticks)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def backend_pid() -> int:

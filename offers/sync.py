@@ -20,7 +20,15 @@ from django.db.models import Q
 
 from accounts.models import AllegroAccount
 from allegro.api.offers import OfferSummary, ProductOffer
-from mirror.upsert import Column, assignments, columns_of, differs, json_text, set_based, stage
+from mirror.upsert import (
+    Stage,
+    assignments,
+    columns_of,
+    differs,
+    json_text,
+    literal,
+    set_based,
+)
 from offers.models import Offer
 
 ID_CHUNK = 10_000  # ids per IN (...) list, well below PostgreSQL's bind-parameter limit
@@ -99,23 +107,23 @@ def offers_upsert(
 
 
 @cache
-def _staged_columns() -> tuple[Column, ...]:
-    return columns_of(Offer, ["allegro_id", *MAPPED_FIELDS])
+def _stage() -> Stage:
+    return Stage("mirror_stage_offers", columns_of(Offer, ["allegro_id", *MAPPED_FIELDS]))
 
 
 @cache
 def _merge_sql() -> str:
-    """The merge of a staged page (``{stage}``: the staging table's name)."""
-    columns = _staged_columns()
-    mapped = columns[1:]
+    """The merge of the staged page into the offers (``{account}`` etc.: ``literal``s)."""
+    mapped = _stage().columns[1:]
     names = ", ".join(c.name for c in mapped)
     table = Offer._meta.db_table
-    return (  # names from the model; values are parameters
-        f"INSERT INTO {table} AS t (account_id, allegro_id, ean, synced_at, {names}) "  # noqa: S608
-        f"SELECT %(account)s, s.allegro_id, '', %(synced_at)s, "
-        f"{', '.join(f's.{c.name}' for c in mapped)} FROM {{stage}} s "
+    return (  # names from the model; values are ``literal``s
+        f"WITH {_stage().taken()} "  # noqa: S608
+        f"INSERT INTO {table} AS t (account_id, allegro_id, ean, synced_at, {names}) "
+        f"SELECT {{account}}, s.allegro_id, '', {{synced_at}}, "
+        f"{', '.join(f's.{c.name}' for c in mapped)} FROM staged s "
         f"ON CONFLICT (account_id, allegro_id) DO UPDATE SET {assignments(mapped)}, "
-        f"synced_at = EXCLUDED.synced_at WHERE %(mark_seen)s OR {differs(mapped)}"
+        f"synced_at = EXCLUDED.synced_at WHERE {{mark_seen}} OR {differs(mapped)}"
     )
 
 
@@ -126,16 +134,19 @@ def _copy_upsert(
     synced_at: datetime,
     mark_seen: bool,
 ) -> None:
-    as_json = [(n, c.is_json) for n, c in zip(MAPPED_FIELDS, _staged_columns()[1:], strict=True)]
+    as_json = [(n, c.is_json) for n, c in zip(MAPPED_FIELDS, _stage().columns[1:], strict=True)]
     staged = (
         (key, *[json_text(fields[n]) if j else fields[n] for n, j in as_json])
         for key, fields in rows.items()
     )
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        name = stage(cursor, _staged_columns(), staged)
+        _stage().fill(cursor, staged)
         cursor.execute(
-            _merge_sql().replace("{stage}", name),
-            {"account": account.pk, "synced_at": synced_at, "mark_seen": mark_seen},
+            _merge_sql().format(
+                account=literal(account.pk),
+                synced_at=literal(synced_at),
+                mark_seen=literal(mark_seen),
+            )
         )
 
 

@@ -53,11 +53,13 @@ def test_offer_page_upsert_is_one_copy_and_one_merge(
 
     account, offers = docs["account"], docs["offers"]
     assert len(offers) == 1000
-    # BEGIN, the staging table, one COPY of 1000 rows, one INSERT ... ON CONFLICT, COMMIT.
+    # BEGIN, the staging table (made once per session), one COPY of 1000 rows, one
+    # WITH ... INSERT ... ON CONFLICT, COMMIT.
     with django_assert_num_queries(5) as captured:
         offers_upsert(account=account, offers=offers, synced_at=timezone.now())
     verbs = [q["sql"].split()[0].upper() for q in captured.captured_queries]
-    assert verbs == ["BEGIN", "CREATE", "COPY", "INSERT", "COMMIT"]
+    assert verbs == ["BEGIN", "DO", "COPY", "WITH", "COMMIT"]
+    assert "INSERT INTO offers_offer" in captured.captured_queries[3]["sql"]
     assert Offer.objects.filter(account=account).count() == 1000
     # The same for one row: the count does not grow with the page.
     with django_assert_num_queries(5):
