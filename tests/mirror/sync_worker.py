@@ -2,10 +2,11 @@
 tests.mirror.sync_worker --account 1 --resources offers``).
 
 It runs each resource's pass through ``mirror.services.sync_run`` (lock, run log, cursor) until
-done, as the Celery task does. With ``--block-at N`` it stops inside the Nth page's transaction,
-after the page's upsert and before its cursor is saved, and waits there on a PostgreSQL
-advisory lock the test holds (``--lock-key``), after printing ``blocked <rows>``: the rows of
-the account its own transaction sees, the uncommitted page included. The test kills it there.
+done, as the Celery task does. With ``--block-at N`` it stops inside the Nth batch's
+transaction, after the batch's upsert and before its cursor is saved, and waits there on a
+PostgreSQL advisory lock the test holds (``--lock-key``), after printing ``blocked <rows>``: the
+rows of the account its own transaction sees, the uncommitted batch included. The test kills it
+there. ``--set NAME=NUMBER`` overrides a setting (e.g. ``MIRROR_ORDER_WRITE_BATCH=200``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 
 def block_in_page(*, n: int, key: int, account_id: int, resource: str) -> None:
-    """Wrap the passes' ``pass_page`` (called in a page's transaction, after its upsert) so
+    """Wrap the passes' ``pass_page`` (called in a batch's transaction, after its upsert) so
     the ``n``th call waits on advisory lock ``key`` first."""
     from django.db import connection
 
@@ -50,11 +51,17 @@ def main() -> None:
     parser.add_argument("--resources", required=True, help="comma-separated, run in order")
     parser.add_argument("--block-at", type=int, default=0, help="page number (1-based)")
     parser.add_argument("--lock-key", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=NUMBER")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     import django
 
     django.setup()
+    from django.conf import settings
+
+    for item in args.set:
+        name, value = item.split("=", 1)
+        setattr(settings, name, int(value))
     from accounts.models import AllegroAccount
     from allegro import errors
     from mirror.services import Outcome, sync_run

@@ -1,10 +1,11 @@
-"""A worker process killed (SIGKILL) in the middle of an upsert batch: the page it had written
+"""A worker process killed (SIGKILL) in the middle of an upsert batch: the batch it had written
 is not in the mirror, the cursor is the last committed one, and the next run resumes there and
 ends with the mirror equal to the simulator (issue 13 §3).
 
-Deterministic: the worker (``tests.mirror.sync_worker``) stops inside the third page's
-transaction, after that page's upsert and before its cursor is saved, waiting on an advisory
-lock this test holds; the test sees it waiting in ``pg_locks``, and kills it there.
+Deterministic: the worker (``tests.mirror.sync_worker``) stops inside the second batch's
+transaction (offers: one page of 1000; orders: two pages of 100), after that batch's upsert and
+before its cursor is saved, waiting on an advisory lock this test holds; the test sees it
+waiting in ``pg_locks``, and kills it there.
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ from tests.mirror.equality import diff_mirror
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
 LOCK_KEY = 0x6B696C6C  # "kill"
-BLOCK_AT = 3  # pages 1 and 2 are committed when the worker is killed in page 3
+BLOCK_AT = 2  # the first batch is committed when the worker is killed in the second
 SEED = {"sellers": 1, "offers": 3500, "orders": 450, "seed": 13}
 CASES = {
-    # resource: (page size, mirror tables compared, resources of the second run)
-    "offers": (1000, ("offers",), "offers"),
-    "orders": (100, ("orders", "tracking", "merged"), "orders,waybill_backfill"),
+    # resource: (rows per batch, settings, mirror tables compared, resources of the second run)
+    "offers": (1000, [], ("offers",), "offers"),
+    "orders": (
+        200,
+        ["--set", "MIRROR_ORDER_WRITE_BATCH=200"],
+        ("orders", "tracking", "merged"),
+        "orders,waybill_backfill",
+    ),
 }
 
 
@@ -102,7 +108,7 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
     from offers.models import Offer
     from orders.models import Order
 
-    page, compared, second_run = CASES[resource]
+    batch, options, compared, second_run = CASES[resource]
     model = {"offers": Offer, "orders": Order}[resource]
     sim.control("POST", "/reset", {"seed": SEED})
     account = link_account("SklepKowalski")
@@ -124,6 +130,7 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
             str(BLOCK_AT),
             "--lock-key",
             str(LOCK_KEY),
+            *options,
         )
         assert worker.stdout is not None
         line = worker.stdout.readline().split()  # the worker waits on our lock
@@ -138,10 +145,10 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
             what="the worker to wait on the lock",
         )
         backend = waiting[0][0]
-        # Inside its transaction the worker sees the third page written; we see two pages.
-        assert int(line[1]) == BLOCK_AT * page
-        assert stored() == (BLOCK_AT - 1) * page
-        assert state().cursor == str((BLOCK_AT - 1) * page)
+        # Inside its transaction the worker sees the second batch written; we see one batch.
+        assert int(line[1]) == BLOCK_AT * batch
+        assert stored() == (BLOCK_AT - 1) * batch
+        assert state().cursor == str((BLOCK_AT - 1) * batch)
 
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -156,18 +163,18 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
     )
     killed = state()
     assert not killed.initial_done
-    assert killed.cursor == str((BLOCK_AT - 1) * page)
-    assert killed.fetched == (BLOCK_AT - 1) * page
-    assert stored() == (BLOCK_AT - 1) * page  # no partial batch
+    assert killed.cursor == str((BLOCK_AT - 1) * batch)
+    assert killed.fetched == (BLOCK_AT - 1) * batch
+    assert stored() == (BLOCK_AT - 1) * batch  # no partial batch
 
-    resumed = run_worker("--account", str(account.pk), "--resources", second_run)
+    resumed = run_worker("--account", str(account.pk), "--resources", second_run, *options)
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     assert out.split()[-1:] == ["done"], out
     done = state()
     assert done.initial_done
     total = SEED[resource]
-    assert done.fetched == total  # pages 1-2 counted once: the pass resumed, it did not restart
+    assert done.fetched == total  # the first batch counted once: resumed, not restarted
     assert stored() == total
     report = diff_mirror(account=account, sim=sim)
     for name in compared:
