@@ -108,7 +108,9 @@ def full_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadl
     )
     for page in pages:
         with transaction.atomic():
-            offers_upsert(account=account, offers=page.items, synced_at=timezone.now())
+            offers_upsert(
+                account=account, offers=page.items, synced_at=timezone.now(), mark_seen=True
+            )
             pass_page(
                 state=state,
                 fetched=len(page.items),

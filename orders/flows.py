@@ -10,7 +10,9 @@ Rules (issue 5 §3):
 - a 404 means the buyer merged forms: the replacement is the live form sharing a line item id.
 
 Usable first, complete later (issue 13 §1): the initial pass writes every form at the pace its
-pages allow and reads waybills (one request per form) only where they matter now: bought within
+pages allow (``MIRROR_ORDER_WRITE_BATCH`` forms, 500, per transaction with the cursor past
+them: a page of 100 alone spends most of its database time on per-statement costs) and reads
+waybills (one request per form) only where they matter now: bought within
 ``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in ``MIRROR_WAYBILLS_EAGER_SENT``
 (``SOME``/``ALL``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
 the ``WAYBILL_BACKFILL`` pass (newest first, in the governor's backfill lane, its own cursor) or
@@ -36,7 +38,7 @@ from allegro.api import orders as orders_api
 from allegro.client import AllegroClient
 from mirror.fetching import settle
 from mirror.limits import shipment_read_slot
-from mirror.models import QuarantinedOrder, Resource, SyncStatus
+from mirror.models import QuarantinedOrder, Resource, SyncState, SyncStatus
 from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, record_success, state_for, state_locked
 from orders.models import SENT, WAYBILLS_UNREAD, Order
@@ -175,6 +177,34 @@ def _fetch_forms_page(
     )
 
 
+def write_batch() -> int:
+    """Forms written per transaction by the initial pass (pages of 100 put together)."""
+    return max(PAGE, int(setting("MIRROR_ORDER_WRITE_BATCH", 500)))
+
+
+def _write_pages(
+    *,
+    account: AllegroAccount,
+    client: AllegroClient,
+    state: SyncState,
+    pages: Sequence[Page[dict[str, list[Waybill]]]],
+) -> None:
+    """Write consecutive pages in one transaction with the cursor past the last of them."""
+    last = pages[-1]
+    forms = [form for page in pages for form in page.items]
+    shipments = {k: v for page in pages for k, v in (page.extra or {}).items()}
+    total = next((p.total for p in reversed(pages) if p.total is not None), None)
+    with transaction.atomic():
+        result = _write_forms(account=account, forms=forms, shipments=shipments)
+        pass_page(
+            state=state,
+            fetched=len(forms),
+            total=total,
+            cursor=str(last.offset + len(last.items)),
+        )
+    merge_duplicates(account=account, client=client, form_ids=list(result.written))
+
+
 def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
     """Every form bought within the history window (resumable); ``True`` when complete."""
     state = state_for(account=account, resource=Resource.ORDERS)
@@ -198,19 +228,18 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
         start=int(state.cursor or 0),
         limit=PAGE,
     )
+    batch: list[Page[dict[str, list[Waybill]]]] = []
     for page in pages:
-        with transaction.atomic():
-            result = _write_forms(account=account, forms=page.items, shipments=page.extra or {})
-            pass_page(
-                state=state,
-                fetched=len(page.items),
-                total=page.total,
-                cursor=str(page.offset + len(page.items)),
-            )
-        merge_duplicates(account=account, client=client, form_ids=list(result.written))
-        if deadline.passed() and len(page.items) == PAGE:
+        batch.append(page)
+        more = len(page.items) == PAGE
+        if sum(len(p.items) for p in batch) >= write_batch() or not more or deadline.passed():
+            _write_pages(account=account, client=client, state=state, pages=batch)
+            batch = []
+        if deadline.passed() and more:
             pages.close()
             return False
+    if batch:  # the last page was full and the next one empty
+        _write_pages(account=account, client=client, state=state, pages=batch)
     with transaction.atomic():
         pass_end(
             state=state_locked(account=account, resource=Resource.ORDERS),

@@ -39,16 +39,41 @@ def docs(big: Any, link_account: Any) -> dict[str, Any]:
     }
 
 
-def test_offer_page_upsert_is_one_statement(
+def _versions(model: Any, account: Any) -> dict[str, str]:
+    """Each row's version (``xmin``: the transaction that last wrote it)."""
+    rows = model.objects.filter(account=account).extra(select={"version": "xmin::text"})
+    return {str(pk): version for pk, version in rows.values_list("pk", "version")}
+
+
+def test_offer_page_upsert_is_one_copy_and_one_merge(
     docs: dict[str, Any], django_assert_num_queries: Any
 ) -> None:
     from offers.models import Offer
     from offers.sync import offers_upsert
 
-    assert len(docs["offers"]) == 1000
-    with django_assert_num_queries(3):  # BEGIN, one INSERT ... ON CONFLICT for 1000 rows, COMMIT
-        offers_upsert(account=docs["account"], offers=docs["offers"], synced_at=timezone.now())
-    assert Offer.objects.filter(account=docs["account"]).count() == 1000
+    account, offers = docs["account"], docs["offers"]
+    assert len(offers) == 1000
+    # BEGIN, the staging table (made once per session), one COPY of 1000 rows, one
+    # WITH ... INSERT ... ON CONFLICT, COMMIT.
+    with django_assert_num_queries(5) as captured:
+        offers_upsert(account=account, offers=offers, synced_at=timezone.now())
+    verbs = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    assert verbs == ["BEGIN", "DO", "COPY", "WITH", "COMMIT"]
+    assert "INSERT INTO offers_offer" in captured.captured_queries[3]["sql"]
+    assert Offer.objects.filter(account=account).count() == 1000
+    # The same for one row: the count does not grow with the page.
+    with django_assert_num_queries(5):
+        offers_upsert(account=account, offers=offers[:1], synced_at=timezone.now())
+
+    # The same page again writes nothing; the full pass's ``mark_seen`` stamps every row.
+    before = _versions(Offer, account)
+    seen_before = Offer.objects.filter(account=account).order_by("synced_at")[0].synced_at
+    offers_upsert(account=account, offers=offers, synced_at=timezone.now())
+    assert _versions(Offer, account) == before
+    stamp = timezone.now()
+    offers_upsert(account=account, offers=offers, synced_at=stamp, mark_seen=True)
+    assert Offer.objects.filter(account=account, synced_at=stamp).count() == 1000
+    assert seen_before < stamp
 
 
 def test_order_page_upsert_is_bounded(
@@ -71,6 +96,12 @@ def test_order_page_upsert_is_bounded(
         again = orders_upsert(account=account, forms=page, synced_at=timezone.now())
     assert not again.written
     assert len(again.unchanged) == 100
+    # Forced (the reconciliation's repair): the forms are rewritten, their unchanged lines not.
+    lines_before = _versions(OrderLineItem, account)
+    with transaction.atomic():
+        forced = orders_upsert(account=account, forms=page, synced_at=timezone.now(), force=True)
+    assert len(forced.written) == 100
+    assert _versions(OrderLineItem, account) == lines_before
 
 
 def test_whole_initial_pass_queries_grow_with_pages_not_rows(
