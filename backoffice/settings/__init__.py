@@ -167,6 +167,8 @@ else:
         "processed_folder": str(_celery_dir / "processed"),
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
+        # How long an idle (or fully prefetched) consumer waits before it looks again.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=1.0),
     }
     # A file-based cache, not local memory: bulk-job progress and pending confirmations are
     # written by the Celery worker and read by the web process.
