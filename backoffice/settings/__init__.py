@@ -317,6 +317,10 @@ ALLEGRO_OPENAPI_PATH: Path = (
     BASE_DIR / env.str("ALLEGRO_OPENAPI_PATH", default="../shared/allegro/openapi.yaml")
 ).resolve()
 
+# --- the mirror (the other MIRROR_* settings are optional, docs/architecture.md) ------------
+# Seconds a sync task runs before it re-queues itself with the next slice (any worker may take it).
+MIRROR_TASK_SLICE_SECONDS: float = env.float("MIRROR_TASK_SLICE_SECONDS", default=150.0)
+
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
 # runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's
 # access log does the same through backoffice.gunicorn_logging.RedactingLogger.
