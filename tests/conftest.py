@@ -118,6 +118,35 @@ def _flush_with_delete() -> None:
     DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
 
 
+# --- scheduling: the longest files first ------------------------------------------------------
+# `make pytest` runs `--dist loadfile --no-loadscope-reorder`: xdist hands whole files to the
+# workers in collection order. By default it would order files by their number of tests, which
+# puts these one-to-five-test files (worker processes, servers, Chromium flows) last, and a run
+# then ends with one worker busy on one of them while the other has nothing left. Started first
+# (longest first), they spread over the workers and the many short files fill in behind them.
+HEAVY_FIRST = (
+    "tests/test_demo.py",
+    "tests/mirror/test_many_workers.py",
+    "tests/shipping/test_print_browser.py",
+    "tests/mirror/test_worker_kill.py",
+    "tests/accounts/test_rate_governor_accounts.py",
+    "tests/test_embedded_broker.py",
+    "tests/test_settings.py",
+    "tests/mirror/test_sync_faults.py",
+    "tests/shipping/test_labels.py",
+    "tests/pages/test_browser_pages.py",
+    "tests/mirror/test_quarantine.py",
+    "tests/allegro/test_rate_limit.py",
+    "tests/shipping/test_labels_kill.py",
+    "tests/sandbox/test_seed.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Rate-limit counters (allauth) and cached values never leak between tests."""
