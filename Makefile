@@ -117,7 +117,7 @@ checks: venv
 
 pytest: venv services chromium compile-messages spec
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: venv spec services chromium compile-messages lint typecheck checks pytest
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 def lease_seconds() -> int:
     """How long one run may hold a job: the task's hard time limit plus a margin."""
-    return int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 300)) + 30
+    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
+    return limit + int(getattr(settings, "JOBS_LEASE_MARGIN_SECONDS", 30))
 
 
 @dataclass(kw_only=True)

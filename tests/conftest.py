@@ -80,6 +80,71 @@ def pytest_configure(config: pytest.Config) -> None:
     from backoffice.celery import app as celery_app
 
     celery_app.conf.broker_url = url
+    _flush_with_delete()
+
+
+# What ``migrate`` wrote and no test changes: the flush keeps them, so its ``post_migrate`` finds
+# every content type and permission in place instead of creating them all again.
+KEPT_TABLES = frozenset({"django_content_type", "auth_permission"})
+
+
+def _flush_with_delete() -> None:
+    """Transactional tests (``transaction=True``, ``live_server``) end with Django's flush, one
+    ``TRUNCATE`` of every table. On PostgreSQL that gives ~60 tables and their indexes new files
+    and costs 0.5-3 s per test on a busy machine; a ``DELETE`` of the few rows a test wrote takes
+    milliseconds and leaves the same empty tables. Every foreign key here is ``DEFERRABLE
+    INITIALLY DEFERRED`` (Django's default), so the order of the deletes inside flush's
+    transaction does not matter; a key that was not would fail the flush loudly at commit."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(
+        self: DatabaseOperations,
+        style: Any,
+        tables: list[str],
+        *,
+        reset_sequences: bool = False,
+        allow_cascade: bool = False,
+    ) -> list[str]:
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [
+            f"DELETE FROM {self.quote_name(table)};" for table in tables if table not in KEPT_TABLES
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+
+
+# --- scheduling: the longest files first ------------------------------------------------------
+# `make pytest` runs `--dist loadfile --no-loadscope-reorder`: xdist hands whole files to the
+# workers in collection order. By default it would order files by their number of tests, which
+# puts these one-to-five-test files (worker processes, servers, Chromium flows) last, and a run
+# then ends with one worker busy on one of them while the other has nothing left. Started first
+# (longest first), they spread over the workers and the many short files fill in behind them.
+HEAVY_FIRST = (
+    "tests/test_demo.py",
+    "tests/mirror/test_many_workers.py",
+    "tests/shipping/test_print_browser.py",
+    "tests/mirror/test_worker_kill.py",
+    "tests/accounts/test_rate_governor_accounts.py",
+    "tests/test_embedded_broker.py",
+    "tests/test_settings.py",
+    "tests/mirror/test_sync_faults.py",
+    "tests/shipping/test_labels.py",
+    "tests/pages/test_browser_pages.py",
+    "tests/mirror/test_quarantine.py",
+    "tests/allegro/test_rate_limit.py",
+    "tests/shipping/test_labels_kill.py",
+    "tests/sandbox/test_seed.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
 
 
 @pytest.fixture(autouse=True)

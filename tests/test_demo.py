@@ -14,7 +14,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,15 +27,11 @@ from django.conf import settings
 
 from backoffice.demo import _signed_in_client
 from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, port_is_free
+from tests.pages.order_page import wait_for_order_page
+from tests.ports import free_port
 
 REPO = Path(settings.BASE_DIR)
 PIXEL = base64.b64decode("R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_lines(stream: object, lines: queue.Queue[str]) -> None:
@@ -66,7 +61,7 @@ def _poll(http: httpx.Client, path: str, ready: re.Pattern[str], seconds: float)
         body = answer.text
         if ready.search(body):
             return body
-        time.sleep(1)
+        time.sleep(0.25)
     raise AssertionError(f"{path} never matched {ready.pattern!r}")
 
 
@@ -107,6 +102,7 @@ def _newcomer_actions(page: Any, base: str) -> None:
     # A new order gets a tracking number and is marked sent in the same action.
     page.goto(f"{base}/orders/?status=READY_FOR_PROCESSING&fulfillment=NEW")
     page.locator("[data-testid=order-row] a[data-row-link]").first.click()
+    wait_for_order_page(page)
     page.select_option("#id_carrier", "DPD")
     page.fill("#id_waybill", "DPD-DEMO-0001")
     page.check("#id_set_sent")
@@ -179,15 +175,18 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
     tmp_path: Path, page: Any
 ) -> None:
     var_dir = str(tmp_path / "var")
-    simulator_port = _free_port()
+    simulator_port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     env.update(
         BACKOFFICE_VAR_DIR=var_dir,
         DJANGO_SETTINGS_MODULE="backoffice.settings",
         DEMO_SIMULATOR_PORT=str(simulator_port),
+        # The worker looks at the embedded broker's queue ten times a second instead of once:
+        # the sync's and the bulk job's many short tasks each waited up to a second for a poll.
+        CELERY_BROKER_POLLING_INTERVAL="0.1",
         PYTHONUNBUFFERED="1",
     )
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     demo, seen = _start_demo(env, port)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
+
+from tests.ports import free_port
 
 REPO = Path(settings.BASE_DIR)
 FERNET_KEY = "mQ3rJ1j6Fw0l8Yc1zJ1x7m8cQf2mJxq4hK4b0w7e6ZQ="
@@ -69,12 +70,6 @@ def test_production_reads_secrets_from_files(tmp_path: Path) -> None:
     assert "no issues" in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_embedded_default_boots_and_serves_sign_in(tmp_path: Path) -> None:
     """No DATABASE_URL / REDIS_URL: SQLite + filesystem broker, a real server process."""
@@ -94,7 +89,7 @@ def test_embedded_default_boots_and_serves_sign_in(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "db.sqlite3").exists()
     assert (tmp_path / "var" / "celery" / "queue").is_dir()
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=REPO,

@@ -167,6 +167,8 @@ else:
         "processed_folder": str(_celery_dir / "processed"),
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
+        # How long an idle (or fully prefetched) consumer waits before it looks again.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=1.0),
     }
     # A file-based cache, not local memory: bulk-job progress and pending confirmations are
     # written by the Celery worker and read by the web process.
@@ -184,6 +186,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# A job run's lease lasts the task's hard time limit plus this margin (jobs.services).
+JOBS_LEASE_MARGIN_SECONDS = env.int("JOBS_LEASE_MARGIN_SECONDS", default=30)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -314,6 +318,10 @@ ALLEGRO_GOVERNOR_NAMESPACE: str = env.str("ALLEGRO_GOVERNOR_NAMESPACE", default=
 ALLEGRO_OPENAPI_PATH: Path = (
     BASE_DIR / env.str("ALLEGRO_OPENAPI_PATH", default="../shared/allegro/openapi.yaml")
 ).resolve()
+
+# --- the mirror (the other MIRROR_* settings are optional, docs/architecture.md) ------------
+# Seconds a sync task runs before it re-queues itself with the next slice (any worker may take it).
+MIRROR_TASK_SLICE_SECONDS: float = env.float("MIRROR_TASK_SLICE_SECONDS", default=150.0)
 
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
 # runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's

@@ -224,7 +224,7 @@ def test_429_pauses_the_governor_and_nothing_is_sent_during_the_block(
     make_client: Callable[..., AllegroClient],
     redis_governor: RateGovernor,
 ) -> None:
-    faults(sim, rate_limit={"limit": 3, "window": 60, "block": 2})
+    faults(sim, rate_limit={"limit": 3, "window": 60, "block": 1})
     governor = PauseRecorder(redis_governor)
     client = make_client(governor=governor)
     for _ in range(4):
@@ -242,7 +242,7 @@ def test_429_from_one_account_holds_back_every_thread(
     make_client: Callable[..., AllegroClient],
     redis_governor: RateGovernor,
 ) -> None:
-    faults(sim, rate_limit={"limit": 10, "window": 60, "block": 2})
+    faults(sim, rate_limit={"limit": 10, "window": 60, "block": 1})
     governor = PauseRecorder(redis_governor)
     clients = [make_client(seller=s, governor=governor) for s in (SELLER_ID, OTHER_SELLER_ID)]
     failures: list[BaseException] = []

@@ -20,7 +20,9 @@ from tests.mirror.equality import diff_mirror
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
-SEED = {"sellers": 1, "offers": 3000, "orders": 1500, "seed": 11}
+# Five pages of orders, the oldest first: the last two hold the recent sent orders whose
+# waybills the pass reads with them (one request each).
+SEED = {"sellers": 1, "offers": 200, "orders": 500, "seed": 11}
 
 
 def worker_env(sim: Any) -> dict[str, str]:
@@ -95,7 +97,13 @@ def test_sigkill_mid_sync_then_restart_completes(
 
     sim.control("POST", "/reset", {"seed": SEED})
     account = link_account("SklepKowalski")
-    sim.control("PUT", "/faults", {"slow_rate": 1.0, "slow_seconds": 0.03})
+    # Every order request takes 0.1 s more: after its first page the pass still has four pages
+    # in flight and about 60 waybill reads to go, over a second in which to kill the worker.
+    sim.control(
+        "PUT",
+        "/faults",
+        {"slow_rate": 1.0, "slow_seconds": 0.1, "paths": ["/order/checkout-forms"]},
+    )
 
     def orders_state() -> SyncState | None:
         return SyncState.objects.filter(account=account, resource="orders").first()
@@ -106,7 +114,7 @@ def test_sigkill_mid_sync_then_restart_completes(
         lambda: (
             (s := orders_state()) is not None
             and s.status == SyncStatus.RUNNING
-            and s.fetched >= 300
+            and s.fetched >= 100
         ),
         timeout=300,
         what="the orders pass to be under way",

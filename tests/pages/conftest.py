@@ -15,9 +15,7 @@ and mirrored by the real sync, plus staff with each role on it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ import pytest
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 from tests.plugins.simulator import SMALL_SEED
+from tests.synced_template import synced_accounts
 
 PIXEL = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
@@ -35,72 +34,16 @@ PAGES_SEED = {**SMALL_SEED, "offers": 60, "orders": 40}
 SHOP_SNAPSHOT = "pages-shop"
 
 
-@dataclass
-class ShopTemplate:
-    """What the real link and sync wrote: the rows per model, and the account's pk."""
-
-    rows: list[tuple[type[Any], list[Any]]]
-    account_pk: int
-
-
-_template: ShopTemplate | None = None  # one per xdist worker (and its simulator)
-
-
-def _all_models() -> list[type[Any]]:
-    from django.apps import apps
-
-    return [m for m in apps.get_models(include_auto_created=True) if m._meta.managed]
-
-
-def _pks(model: type[Any]) -> set[Any]:
-    return set(model._base_manager.values_list("pk", flat=True))
-
-
-def _build_shop(sim: Any, link_account: Callable[..., Any]) -> ShopTemplate:
-    """The real path: seed, link through OAuth, sync offers and orders; keep what it wrote."""
-    models = _all_models()
-    before = {model: _pks(model) for model in models}
-    sim.control("POST", "/reset", {"seed": PAGES_SEED})
-    account = link_account(SELLER_LOGIN)
-    drive(account, "offers")
-    drive(account, "orders")
-    sim.control("POST", "/snapshot", {"name": SHOP_SNAPSHOT})
-    rows = []
-    for model in models:
-        new = [o for o in model._base_manager.order_by("pk") if o.pk not in before[model]]
-        if new:
-            rows.append((model, new))
-    return ShopTemplate(rows=rows, account_pk=account.pk)
-
-
-def _copy_shop(sim: Any, template: ShopTemplate) -> None:
-    """The simulator as the sync left it, and the same rows (foreign keys are checked at the
-    end of the atomic block, so the insertion order does not matter)."""
-    from django.db import transaction
-
-    sim.control("POST", "/restore", {"name": SHOP_SNAPSHOT})
-    with transaction.atomic():
-        for model, objects in template.rows:
-            copies = []
-            for obj in objects:
-                twin = copy.copy(obj)
-                twin._state = copy.copy(obj._state)
-                twin._state.adding, twin._state.db = True, None
-                twin._state.fields_cache = {}
-                copies.append(twin)
-            model._base_manager.bulk_create(copies)
-
-
 @pytest.fixture
 def shop(sim: Any, link_account: Callable[..., Any]) -> Any:
-    from accounts.models import AllegroAccount
+    def build() -> list[Any]:
+        sim.control("POST", "/reset", {"seed": PAGES_SEED})
+        account = link_account(SELLER_LOGIN)
+        drive(account, "offers")
+        drive(account, "orders")
+        return [account]
 
-    global _template
-    if _template is None:
-        _template = _build_shop(sim, link_account)
-    else:
-        _copy_shop(sim, _template)
-    return AllegroAccount.objects.select_related("token").get(pk=_template.account_pk)
+    return synced_accounts(SHOP_SNAPSHOT, sim, build)[0]
 
 
 def _staff(name: str, account: Any, role: Any) -> Any:

@@ -10,6 +10,7 @@ import pytest
 
 from offers.models import Offer
 from orders.models import Order
+from tests.pages.order_page import wait_for_order_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,6 +138,7 @@ def test_set_an_order_sent_with_a_tracking_number(
     page = browser_login(operator)
     page.goto(f"{live_server.url}/orders/")
     page.locator(f"[data-order-id='{order.allegro_id}'] a[data-row-link]").click()
+    wait_for_order_page(page)
     page.select_option("#id_carrier", "DPD")
     page.fill("#id_waybill", "DPD-PL-000123")
     page.check("#id_set_sent")
@@ -162,6 +164,7 @@ def test_revision_conflict_shows_what_changed_and_overwrites_nothing(
     )
     page = browser_login(operator)
     page.goto(f"{live_server.url}/orders/{order.pk}/")
+    wait_for_order_page(page)
     # meanwhile, on Allegro's side
     sim.control(
         "POST", f"/orders/{order.allegro_id}/modification", {"fulfillmentStatus": "SUSPENDED"}
