@@ -9,9 +9,9 @@ The staging table is a temporary table of the session, created on first use (a `
 that only reads the catalogue afterwards: creating a table per page cost about as much as
 copying a page of orders), emptied by the merge that reads it (``DELETE ... RETURNING``) and at
 every commit (``ON COMMIT DELETE ROWS``), and gone with the session: a killed worker leaves
-nothing behind. Its JSON columns are compressed with LZ4 where the server has it (several
-times cheaper than the default pglz for an order's document): a compressed value is copied as it
-is by the merge, so a document is compressed once, by the cheaper method.
+nothing behind. Its JSON columns are compressed with LZ4 where the server has it (copying a page
+of orders took a third less server CPU than with the default pglz): the merge copies a
+compressed value as it is, so a document is compressed once, by the cheaper method.
 
 PostgreSQL only: a domain keeps its ``bulk_create`` path for the embedded SQLite default
 (``connection.vendor``), also taken when the setting ``MIRROR_SET_BASED_UPSERTS`` is false.
@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -63,13 +64,8 @@ def columns_of(model: type[models.Model], fields: Iterable[str]) -> tuple[Column
         f = model._meta.get_field(name)
         assert isinstance(f, models.Field)
         sql_type = f.db_type(connection) or "text"
-        out.append(
-            Column(
-                f.get_attname_column()[1] or f.name,
-                sql_type,
-                is_json=isinstance(f, models.JSONField),
-            )
-        )
+        column = f.column or f.name  # concrete fields always have a column
+        out.append(Column(column, sql_type, is_json=isinstance(f, models.JSONField)))
     return tuple(out)
 
 
@@ -80,7 +76,7 @@ class Stage:
     prefix: str
     columns: tuple[Column, ...]
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The table's name, which changes with its columns (a new release, a new table)."""
         spec = ",".join(f"{c.name}:{c.sql_type}" for c in self.columns)
