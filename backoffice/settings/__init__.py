@@ -322,6 +322,8 @@ ALLEGRO_OPENAPI_PATH: Path = (
 # --- the mirror (the other MIRROR_* settings are optional, docs/architecture.md) ------------
 # Seconds a sync task runs before it re-queues itself with the next slice (any worker may take it).
 MIRROR_TASK_SLICE_SECONDS: float = env.float("MIRROR_TASK_SLICE_SECONDS", default=150.0)
+# Orders the initial pass writes per transaction, with the cursor past them (orders/flows.py).
+MIRROR_ORDER_WRITE_BATCH: int = env.int("MIRROR_ORDER_WRITE_BATCH", default=500)
 
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
 # runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's

@@ -40,6 +40,9 @@ def worker_env(sim: Any) -> dict[str, str]:
         "ALLEGRO_CLIENT_SECRET": sim.client_secret,
         "ALLEGRO_REDIRECT_URI": sim.redirect_uri,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # One page of orders per transaction, so the kill lands between committed checkpoints
+        # (at the default 500 the whole seed is one transaction; test_upsert_kill covers that).
+        "MIRROR_ORDER_WRITE_BATCH": "100",
     }
 
 
