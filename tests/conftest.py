@@ -67,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     # Hashing is not under test; PBKDF2 with 1M iterations would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Nor is the wait between retries of a 5xx, a timeout or a dropped connection (the transport's
+    # backoff has its own tests with an injected sleep): faults are absorbed by as many retries,
+    # without 0.25-2 s of sleep each.
+    settings.ALLEGRO_RETRY_BASE_DELAY = 0.01
     url = worker_redis_url()
     settings.REDIS_URL = url
     settings.CACHES = {
