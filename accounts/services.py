@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
@@ -21,6 +22,7 @@ from accounts.selectors import (
 )
 from accounts.tokens import AccountNotUsable, AccountTokenSource, token_delete
 from allegro.governor import Lane
+from allegro.transport import RetryPolicy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -101,6 +103,7 @@ def allegro_client_for(*, account: AllegroAccount, lane: Lane = Lane.STAFF) -> A
         account_id=account.pk,
         account_key=f"account:{account.pk}",
         lane=lane,
+        retry=RetryPolicy(base_delay=float(settings.ALLEGRO_RETRY_BASE_DELAY)),
     )
 
 

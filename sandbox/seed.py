@@ -31,6 +31,8 @@ T = TypeVar("T")
 DAY = 86400.0
 HOOK_MODULES = ("sandbox.seed_aftersales", "sandbox.seed_returns")
 BATCH = 5000
+# From this many offers + orders per seller on, the seed drops the indexes and loads in bulk.
+BULK_ROWS = 20_000
 RECENT_DAYS = 30
 RECENT_SAMPLE = 300
 
@@ -410,7 +412,7 @@ def seed(state: State, options: SeedOptions) -> dict[str, Any]:
             )
             for i in range(options.sellers - len(rows))
         )
-    bulk = options.offers + options.orders >= 20_000
+    bulk = options.offers + options.orders >= BULK_ROWS
     with store.bulk_load() if bulk else contextlib.nullcontext(), paused_gc(bulk):
         if bulk:
             store.drop_indexes(("offers", "orders"))

@@ -13,6 +13,7 @@ Other helpers add their plugins to ``pytest_plugins`` (e.g. ``"tests.plugins.sim
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -67,6 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     # Hashing is not under test; PBKDF2 with 1M iterations would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Nor is the wait between retries of a 5xx, a timeout or a dropped connection (the transport's
+    # backoff has its own tests with an injected sleep): faults are absorbed by as many retries,
+    # without 0.25-2 s of sleep each.
+    settings.ALLEGRO_RETRY_BASE_DELAY = 0.01
     url = worker_redis_url()
     settings.REDIS_URL = url
     settings.CACHES = {
@@ -120,31 +125,37 @@ def _flush_with_delete() -> None:
 
 # --- scheduling: the longest files first ------------------------------------------------------
 # `make pytest` runs `--dist loadfile --no-loadscope-reorder`: xdist hands whole files to the
-# workers in collection order. By default it would order files by their number of tests, which
-# puts these one-to-five-test files (worker processes, servers, Chromium flows) last, and a run
-# then ends with one worker busy on one of them while the other has nothing left. Started first
-# (longest first), they spread over the workers and the many short files fill in behind them.
+# workers in collection order. Its default order (most tests first) put these files of one to
+# a few slow tests (worker processes, servers, Chromium flows) last, and a run then ended with
+# one worker busy on one of them while the other had nothing left. Here they go first, longest
+# first (measured), then every other file as xdist would order it (most tests first).
 HEAVY_FIRST = (
     "tests/test_demo.py",
     "tests/mirror/test_many_workers.py",
     "tests/shipping/test_print_browser.py",
-    "tests/mirror/test_worker_kill.py",
     "tests/accounts/test_rate_governor_accounts.py",
+    "tests/pages/test_bad_input.py",
     "tests/test_embedded_broker.py",
+    "tests/mirror/test_worker_kill.py",
     "tests/test_settings.py",
     "tests/mirror/test_sync_faults.py",
-    "tests/shipping/test_labels.py",
     "tests/pages/test_browser_pages.py",
-    "tests/mirror/test_quarantine.py",
+    "tests/test_log_redaction.py",
+    "tests/shipping/test_labels.py",
     "tests/allegro/test_rate_limit.py",
     "tests/shipping/test_labels_kill.py",
-    "tests/sandbox/test_seed.py",
+    "tests/pages/test_polish_numbers.py",
 )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
     rank = {path: index for index, path in enumerate(HEAVY_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
+    sizes = Counter(file_of(item) for item in items)
+    # stable: a file's tests keep their order
+    items.sort(key=lambda item: (rank.get(file_of(item), len(rank)), -sizes[file_of(item)]))
 
 
 @pytest.fixture(autouse=True)

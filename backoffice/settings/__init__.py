@@ -314,6 +314,8 @@ ALLEGRO_RATE_LIMIT: int = env.int("ALLEGRO_RATE_LIMIT", default=9000)
 ALLEGRO_RATE_WINDOW_SECONDS: float = env.float("ALLEGRO_RATE_WINDOW_SECONDS", default=60.0)
 ALLEGRO_RATE_HEADROOM_PERCENT: float = env.float("ALLEGRO_RATE_HEADROOM_PERCENT", default=5.0)
 ALLEGRO_CONCURRENCY_PER_ACCOUNT: int = env.int("ALLEGRO_CONCURRENCY_PER_ACCOUNT", default=8)
+# First wait before retrying a 5xx, timeout or dropped connection (doubling, half jittered).
+ALLEGRO_RETRY_BASE_DELAY: float = env.float("ALLEGRO_RETRY_BASE_DELAY", default=0.5)
 ALLEGRO_GOVERNOR_NAMESPACE: str = env.str("ALLEGRO_GOVERNOR_NAMESPACE", default="allegro:governor")
 ALLEGRO_OPENAPI_PATH: Path = (
     BASE_DIR / env.str("ALLEGRO_OPENAPI_PATH", default="../shared/allegro/openapi.yaml")

@@ -1,7 +1,9 @@
-"""The seed's bulk path (20k+ rows: indexes dropped and rebuilt, forked workers) on a real file.
+"""The seed's bulk path (indexes dropped and rebuilt, forked workers) on a real file.
 
-The failure is injected into the generator the workers run (they are forked, so they inherit
-the patch); the store is the real SQLite database.
+The bulk path starts at ``BULK_ROWS`` (20k) offers + orders per seller; here it starts at 2k
+(batches of 400 rows instead of 5000), so the same path runs on a tenth of the data. The
+failure is injected into the generator the workers run (they are forked, so they inherit the
+patches); the store is the real SQLite database.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ from sandbox.state import State
 
 pytestmark = pytest.mark.sandbox
 
-BULK = {"sellers": 2, "offers": 10_000, "orders": 10_000, "workers": 2}
+BULK = {"sellers": 2, "offers": 1_000, "orders": 1_000, "workers": 2}
 SEED_TIME = 1_767_225_600.0  # both runs of a comparison build the same timestamps
+
+
+@pytest.fixture(autouse=True)
+def bulk_from_2k_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seed_module, "BULK_ROWS", 2_000)
+    monkeypatch.setattr(seed_module, "BATCH", 400)  # still several batches per seller
 
 
 @pytest.fixture
