@@ -168,6 +168,16 @@ KINDS: dict[str, dict[str, Label]] = {
         "SELLER": Label(pgettext_lazy("return cost paid by", "Seller pays"), "green"),
         "BUYER": Label(pgettext_lazy("return cost paid by", "Buyer pays"), "grey"),
     },
+    # RefundDetails.status (POST/GET /payments/refunds)
+    "refund": {
+        "NEW": Label(pgettext_lazy("refund status", "New"), "blue"),
+        "VALIDATED": Label(pgettext_lazy("refund status", "Accepted by Allegro"), "blue"),
+        "IN_PROGRESS": Label(pgettext_lazy("refund status", "In progress"), "amber"),
+        "PARTIAL": Label(pgettext_lazy("refund status", "Partly refunded"), "amber"),
+        "SUCCESS": Label(pgettext_lazy("refund status", "Refunded"), "green"),
+        "CANCELED": Label(pgettext_lazy("refund status", "Cancelled"), "grey"),
+        "VALIDATE_FAILED": Label(pgettext_lazy("refund status", "Refused by Allegro"), "red"),
+    },
     # One offer's outcome in a bulk command (CommandTask.status: NEW, SUCCESS, FAIL), and
     # ``PENDING`` while the back-office has not sent it yet.
     "bulk_result": {
@@ -200,6 +210,7 @@ SPEC_SOURCES: dict[str, list[tuple[str | int, ...]]] = {
     "rating_removal_source": [("RemovalRequest", "properties", "source")],
     "return_availability": [("ReturnPolicyAvailability", "properties", "range")],
     "return_cost_covered_by": [("ReturnPolicyReturnCost", "properties", "coveredBy")],
+    "refund": [("RefundDetails", "properties", "status")],
 }
 
 UNKNOWN_TONE = "grey"

@@ -124,7 +124,7 @@ def test_returns_wait_for_a_refund_in_the_inbox_until_rejected_or_refunded(
         Job.objects.filter(pk=job.pk).update(next_poll_at=None)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
-    expect(page.get_by_test_id("refund-status")).to_have_text("SUCCESS")  # the page polls
+    expect(page.get_by_test_id("refund-status")).to_have_text("Zwrócono")  # SUCCESS; the page polls
     refund.refresh_from_db()
     assert refund.total == Decimal("1.50")
     assert refund.customer_return_id == second.pk

@@ -45,6 +45,7 @@ SPEC_ENUMS: dict[str, list[tuple[str | int, ...]]] = {
     "rating_removal_source": [("RemovalRequest", "properties", "source")],
     "return_availability": [("ReturnPolicyAvailability", "properties", "range")],
     "return_cost_covered_by": [("ReturnPolicyReturnCost", "properties", "coveredBy")],
+    "refund": [("RefundDetails", "properties", "status")],
 }
 STATUS_KINDS = ("offer", "order", "fulfillment", "dispute", "order_event", "payment_type")
 
