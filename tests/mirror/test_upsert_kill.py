@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import worker_redis_url
 from tests.mirror.equality import diff_mirror
+from tests.mirror.workers import simulator_worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
@@ -41,23 +41,6 @@ CASES = {
 }
 
 
-def worker_env(sim: Any) -> dict[str, str]:
-    from django.db import connection
-
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": worker_redis_url(),
-        "ALLEGRO_ENVIRONMENT": "simulator",
-        "ALLEGRO_API_URL": sim.url,
-        "ALLEGRO_AUTH_URL": sim.auth_url,
-        "ALLEGRO_CLIENT_ID": sim.client_id,
-        "ALLEGRO_CLIENT_SECRET": sim.client_secret,
-        "ALLEGRO_REDIRECT_URI": sim.redirect_uri,
-    }
-
-
 @pytest.fixture
 def run_worker(sim: Any, redis_client: Any) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     redis_client.flushdb()
@@ -67,7 +50,7 @@ def run_worker(sim: Any, redis_client: Any) -> Iterator[Callable[..., subprocess
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.mirror.sync_worker", *args],
             cwd=REPO,
-            env=worker_env(sim),
+            env=simulator_worker_env(sim),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

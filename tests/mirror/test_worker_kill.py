@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import worker_redis_url
 from tests.mirror.equality import diff_mirror
+from tests.mirror.workers import simulator_worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
@@ -26,24 +26,13 @@ SEED = {"sellers": 1, "offers": 200, "orders": 500, "seed": 11}
 
 
 def worker_env(sim: Any) -> dict[str, str]:
-    from django.db import connection
-
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": worker_redis_url(),
-        "ALLEGRO_ENVIRONMENT": "simulator",
-        "ALLEGRO_API_URL": sim.url,
-        "ALLEGRO_AUTH_URL": sim.auth_url,
-        "ALLEGRO_CLIENT_ID": sim.client_id,
-        "ALLEGRO_CLIENT_SECRET": sim.client_secret,
-        "ALLEGRO_REDIRECT_URI": sim.redirect_uri,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
+    return simulator_worker_env(
+        sim,
+        CELERY_TASK_ALWAYS_EAGER="false",
         # One page of orders per transaction, so the kill lands between committed checkpoints
         # (at the default 500 the whole seed is one transaction; test_upsert_kill covers that).
-        "MIRROR_ORDER_WRITE_BATCH": "100",
-    }
+        MIRROR_ORDER_WRITE_BATCH="100",
+    )
 
 
 @pytest.fixture
