@@ -143,11 +143,6 @@ def dispute_get_for_user(*, user: AnyUser, pk: int) -> Dispute:
         raise Http404("No such dispute.") from exc
 
 
-def dispute_messages(*, dispute: Dispute) -> list[DisputeMessage]:
-    """The whole chat, oldest first."""
-    return list(dispute.messages.order_by("created_at", "id"))
-
-
 def dispute_chat_active(*, dispute: Dispute) -> bool:
     state = dispute.raw.get("currentState") if isinstance(dispute.raw, dict) else None
     active = state.get("chatActive") if isinstance(state, dict) else None
