@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import AllegroAccount
+from accounts.models import AccountStatus, AllegroAccount
 from accounts.tokens import AccountNotUsable
 from allegro import errors
 from allegro.client import AllegroClient
@@ -59,9 +59,11 @@ def record_error(*, account_id: int, error: errors.AllegroError) -> None:
         return
     status = f"HTTP {error.status}" if error.status else type(error).__name__
     message = f"{type(error).__name__} ({status}): {error.user_message}"[:2000]
-    AllegroAccount.objects.filter(pk=account_id).update(
-        last_error=message, last_error_at=timezone.now()
-    )
+    # An account that needs linking again keeps the reason it was stopped for: a transient error
+    # of a request that was already on its way must not overwrite it.
+    AllegroAccount.objects.filter(pk=account_id).exclude(
+        status=AccountStatus.REAUTH_REQUIRED
+    ).update(last_error=message, last_error_at=timezone.now())
 
 
 class AccountAllegroClient(AllegroClient):
