@@ -16,6 +16,7 @@ The database named in ``DATABASE_URL`` is created and migrated when needed; use 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -357,22 +358,66 @@ def _users(shops: list[Any]) -> tuple[Any, Any]:
     return staff, admin
 
 
-def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int]:
+def measure(client: Any, url: str, runs: int) -> tuple[float, float, int, int, list[str]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(3):
         client.get(url)
-    times, queries, status = [], 0, 0
+    times, queries, status, sql = [], 0, 0, []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         queries, status = len(captured), response.status_code
+        sql = [q["sql"] for q in captured.captured_queries]
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, queries, status
+    return statistics.median(times), p95, queries, status, sql
+
+
+BIG_TABLES = ("offers_offer", "orders_order", "orders_orderlineitem", "orders_trackingnumber")
+SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Bitmap Index Scan")
+
+
+def plan_check(sql: list[str]) -> str:
+    """``EXPLAIN ANALYZE`` of the page's queries on the big tables: the indexes their plans
+    use, the rows they read (returned + removed by filters, over all loops) and any sequential
+    scan of a big table, which at this size means a missing or unused index."""
+    from django.db import connection
+
+    indexes: set[str] = set()
+    seq: set[str] = set()
+    rows = 0
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal rows
+        kind = node.get("Node Type", "")
+        loops = node.get("Actual Loops", 1)
+        if kind in SCANS and kind != "Bitmap Index Scan":
+            removed = node.get("Rows Removed by Filter", 0) + node.get(
+                "Rows Removed by Index Recheck", 0
+            )
+            rows += (node.get("Actual Rows", 0) + removed) * loops
+        if "Index Name" in node:
+            indexes.add(node["Index Name"])
+        if kind == "Seq Scan" and node.get("Relation Name") in BIG_TABLES:
+            seq.add(node["Relation Name"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    with connection.cursor() as cursor:
+        for statement in sql:
+            head = statement.lstrip("( ").upper()
+            if not head.startswith("SELECT") or not any(t in statement for t in BIG_TABLES):
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")
+            plan = cursor.fetchone()[0]
+            walk((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+    found = ", ".join(sorted(indexes)) or "no index"
+    warning = f"  SEQ SCAN: {', '.join(sorted(seq))}" if seq else ""
+    return f"{rows:>9,} rows read | {found}{warning}"
 
 
 def main() -> None:
@@ -380,6 +425,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5)
     parser.add_argument("--rows", type=int, default=50_000, help="offers and orders per account")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--skip-admin", action="store_true", help="time the staff pages only")
     args = parser.parse_args()
 
     import django
@@ -446,20 +492,25 @@ def main() -> None:
     print(f"\n{args.accounts} accounts x {args.rows} offers + {args.rows} orders, {args.runs} runs")
     print(header)
     print("-" * len(header))
+    plans = []
     for name, url, admin_url in cases:
-        p50, p95, queries, status = measure(pages, url, args.runs)
+        p50, p95, queries, status, sql = measure(pages, url, args.runs)
         if status != 200:
             sys.exit(f"{url} answered {status}")
-        if admin_url is None:  # nothing in the admin does the same
+        plans.append((name, plan_check(sql)))
+        if admin_url is None or args.skip_admin:  # nothing in the admin does the same
             print(f"{name:<17} | {p50:7.1f} {p95:7.1f} {queries:7d} | {'—':>9} {'—':>9} {'—':>7} |")
             continue
-        a50, a95, aqueries, astatus = measure(admin_client, admin_url, args.runs)
+        a50, a95, aqueries, astatus, _sql = measure(admin_client, admin_url, args.runs)
         if astatus != 200:
             sys.exit(f"{admin_url} answered {astatus}")
         print(
             f"{name:<17} | {p50:7.1f} {p95:7.1f} {queries:7d} | "
             f"{a50:9.1f} {a95:9.1f} {aqueries:7d} | {a95 / p95:11.1f}x"
         )
+    print("\nPlans (EXPLAIN ANALYZE of each page's queries on the offer and order tables):")
+    for name, summary in plans:
+        print(f"{name:<17} | {summary}")
 
 
 def _ensure_database_settings() -> None:
