@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AllegroAccount
 
+# Active (or being activated) with nothing left to sell: rare, Allegro ends such an offer.
+ACTIVE_NO_STOCK = models.Q(status__in=["ACTIVE", "ACTIVATING"], stock_available__lte=0)
+
 
 class Offer(models.Model):
     """One offer as listed by ``GET /sale/offers`` (``OfferListingDto``), kept per account.
@@ -73,13 +76,21 @@ class Offer(models.Model):
             models.Index(
                 fields=["account", "details_synced_at", "id"], name="offer_account_details"
             ),
-            # "Active but out of stock" is rare (Allegro ends an offer at 0): a small partial
-            # index answers the filter and its count; the planner picks it thanks to the
-            # (status, stock_available) statistics created in migration 0002.
+            # "Active but out of stock" is rare (Allegro ends an offer at 0): two small partial
+            # indexes. The list's filter, newest first, and its count read the first one alone
+            # (index-only: the account and status are in it); the dashboard's "ended or sold out
+            # since" ranges over the second. The planner picks them thanks to the
+            # (status, stock_available) statistics of migrations 0002 and 0005.
             models.Index(
-                fields=["account", "id"],
+                fields=["-id"],
+                include=["account", "status"],
                 name="offer_active_no_stock",
-                condition=models.Q(status__in=["ACTIVE", "ACTIVATING"], stock_available__lte=0),
+                condition=ACTIVE_NO_STOCK,
+            ),
+            models.Index(
+                fields=["account", "status", "allegro_updated_at"],
+                name="offer_active_no_stock_changed",
+                condition=ACTIVE_NO_STOCK,
             ),
             # The dashboard's "ended since yesterday": a range over the ended offers only.
             models.Index(

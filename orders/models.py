@@ -126,6 +126,15 @@ class Order(models.Model):
             models.Index(
                 fields=["account", "dispatch_by"], name="order_to_ship", condition=TO_SHIP
             ),
+            # The same orders newest first (the list filtered "to ship" / "overdue"): each
+            # account's page is the start of this index; the deadline is in it, so "overdue"
+            # skips the orders not yet due without reading the table.
+            models.Index(
+                fields=["account", "-bought_at", "-id"],
+                include=["dispatch_by"],
+                name="order_to_ship_bought",
+                condition=TO_SHIP,
+            ),
             models.Index(
                 fields=["account"], name="order_quarantined", condition=models.Q(quarantined=True)
             ),

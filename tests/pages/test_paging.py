@@ -121,3 +121,30 @@ def test_capped_total_is_exact_below_the_cap_and_estimated_above(
     with django_assert_max_num_queries(2):
         assert capped.count > 20
     assert capped.estimated
+
+
+def _plan(qs: Any) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the test's transaction: reset when it ends
+        cursor.execute("ANALYZE offers_offer, orders_order")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    return str(qs.explain())
+
+
+def test_rare_filters_read_their_partial_indexes(three_shops: list[Any]) -> None:
+    """The lists "active, out of stock" (and its count) and to-ship orders, newest first, are read
+    by the partial indexes made for them (``offers.models``, ``orders.models``): with sequential
+    scans priced out, a plan that cannot use them (a filter no longer implying the index's
+    condition, a column missing) walks a bigger index instead. The bench (``bench/pages.py``)
+    prints the plans of every page at 5 x 500,000 rows."""
+    from orders.models import TO_SHIP
+
+    user = _viewer(three_shops)
+    active_empty, count_qs = offers_page_source(
+        user=user, query=OfferQuery(statuses=["ACTIVE"], out_of_stock=True)
+    )
+    assert "offer_active_no_stock" in _plan(active_empty[:50])
+    assert "offer_active_no_stock" in _plan(count_qs[:1001])
+    to_ship = Order.objects.filter(TO_SHIP, account=three_shops[0]).order_by("-bought_at", "-id")
+    assert "order_to_ship_bought" in _plan(to_ship.values_list("pk", "bought_at")[:50])
