@@ -4,6 +4,7 @@ plain sorted query; totals are exact up to the cap and estimated (flagged) above
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -144,7 +145,8 @@ def test_rare_filters_read_their_partial_indexes(three_shops: list[Any]) -> None
     active_empty, count_qs = offers_page_source(
         user=user, query=OfferQuery(statuses=["ACTIVE"], out_of_stock=True)
     )
-    assert "offer_active_no_stock" in _plan(active_empty[:50])
-    assert "offer_active_no_stock" in _plan(count_qs[:1001])
+    # the name alone: the dashboard's "offer_active_no_stock_changed" does not count here
+    assert re.search(r"\boffer_active_no_stock\b", _plan(active_empty[:50]))
+    assert re.search(r"\boffer_active_no_stock\b", _plan(count_qs[:1001]))
     to_ship = Order.objects.filter(TO_SHIP, account=three_shops[0]).order_by("-bought_at", "-id")
     assert "order_to_ship_bought" in _plan(to_ship.values_list("pk", "bought_at")[:50])
