@@ -9,10 +9,13 @@ than answering every request with 500. Allegro's vendor media types are register
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,8 +57,14 @@ KNOWN_QUIRKS: tuple[tuple[str, str, str], ...] = (
 # integrations send ``pl-PL`` (or ``pl``) everywhere; that is never a violation.
 LENIENT_HEADERS: tuple[str, ...] = ("accept-language",)
 
+# How many validation results a validator remembers (see ``SpecValidator``): a few MB.
+MEMO_SIZE = 50_000
+# Request headers every operation's validation may read besides its declared header parameters.
+ALWAYS_READ_HEADERS = frozenset({"authorization", "content-type", "accept"})
+
 _lock = threading.Lock()
 _cache: dict[Path, OpenAPI] = {}
+_header_names: dict[Path, frozenset[str]] = {}
 
 
 def load_openapi(path: Path) -> OpenAPI:
@@ -69,7 +78,27 @@ def load_openapi(path: Path) -> OpenAPI:
                 extra_media_type_deserializers=dict.fromkeys(VENDOR_TYPES, json_loads),
             )
             _cache[path] = OpenAPI.from_dict(data, config=config)
+            _header_names[path] = ALWAYS_READ_HEADERS | declared_headers(data)
         return _cache[path]
+
+
+def declared_headers(node: Any) -> frozenset[str]:
+    """Every header name the spec declares anywhere (lower case): header parameters and
+    response headers. Over-inclusive on purpose: a name it holds is never ignored."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("in") == "header" and isinstance(item.get("name"), str):
+                found.add(item["name"].lower())
+            headers = item.get("headers")
+            if isinstance(headers, dict):
+                found.update(str(name).lower() for name in headers)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return frozenset(found)
 
 
 @dataclass
@@ -129,6 +158,14 @@ def describe(exc: BaseException) -> str:
 
 
 class SpecValidator:
+    """Validates requests and responses against the spec.
+
+    Results are remembered by everything the validation reads (method, path, query, the headers
+    the spec can look at, body; for a response also its status, media type and headers): an
+    answer byte-for-byte equal to one already checked (the same page read by a sync and then by
+    a test comparing the mirror, a restored snapshot read again) is not checked twice. A
+    different byte anywhere is a different key and is validated."""
+
     # The simulator's server sets this: a spec that cannot be loaded ends the process.
     fatal_load_errors: ClassVar[bool] = False
 
@@ -137,6 +174,9 @@ class SpecValidator:
         self._ready = threading.Event()
         self._api: OpenAPI | None = None
         self._error: BaseException | None = None
+        self._memo: OrderedDict[bytes, list[str]] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self.memo_hits = 0
 
     def start(self) -> None:
         threading.Thread(target=self._load, name="spec-loader", daemon=True).start()
@@ -165,16 +205,71 @@ class SpecValidator:
         return self._api
 
     def request_errors(self, request: SpecRequest) -> list[str]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = [describe(e) for e in self.api.iter_request_errors(request)]  # type: ignore[arg-type]
-        return [e for e in found if not is_quirk(request, e) and not is_lenient_header(e)]
+        key = self._key(
+            b"request",
+            request.method,
+            request.path,
+            sorted(request.query),
+            self._read_headers(request.headers),
+            request.body,
+        )
+        found = self._remembered(key)
+        if found is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found = [describe(e) for e in self.api.iter_request_errors(request)]  # type: ignore[arg-type]
+            found = [e for e in found if not is_quirk(request, e) and not is_lenient_header(e)]
+            self._remember(key, found)
+        return found
 
     def response_errors(self, request: SpecRequest, response: SpecResponse) -> list[str]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = [describe(e) for e in self.api.iter_response_errors(request, response)]  # type: ignore[arg-type]
-        return [e for e in found if not is_quirk(request, e)]
+        # openapi-core finds the operation by the request's method and path alone
+        key = self._key(
+            b"response",
+            request.method,
+            request.path,
+            response.status_code,
+            response.content_type,
+            self._read_headers(response.headers.items()),
+            response.data,
+        )
+        found = self._remembered(key)
+        if found is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found = [describe(e) for e in self.api.iter_response_errors(request, response)]  # type: ignore[arg-type]
+            found = [e for e in found if not is_quirk(request, e)]
+            self._remember(key, found)
+        return found
+
+    def _read_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        self.api  # noqa: B018 - waits for the spec (and its header names) to be loaded
+        names = _header_names.get(self.path, frozenset())
+        return sorted((k.lower(), v) for k, v in headers if k.lower() in names)
+
+    @staticmethod
+    def _key(kind: bytes, *parts: Any) -> bytes:
+        digest = hashlib.blake2b(kind, digest_size=20)
+        for part in parts:
+            data = b"b" + part if isinstance(part, bytes) else b"r" + repr(part).encode()
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.digest()
+
+    def _remembered(self, key: bytes) -> list[str] | None:
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is not None:
+                self._memo.move_to_end(key)
+                self.memo_hits += 1
+                return list(found)
+            return None
+
+    def _remember(self, key: bytes, found: list[str]) -> None:
+        with self._memo_lock:
+            self._memo[key] = list(found)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
 
 
 def is_lenient_header(error: str) -> bool:

@@ -106,3 +106,41 @@ def test_accept_language_outside_the_declared_enum_is_not_a_violation(
     errors = validator.request_errors(put("pl", {"status": "LOST"}))
     assert len(errors) == 1
     assert "at status" in errors[0]
+
+
+def test_a_remembered_result_is_the_same_result_and_any_other_byte_is_checked_again() -> None:
+    checker = SpecValidator(spec_path())  # its own memo: the module's validator has others
+    checker.start()
+    bad = response({"id": 1})
+    first = checker.response_errors(get("/me"), bad)
+    assert first
+    assert "at id" in first[0]
+    # the same answer again: remembered, with the same violation (not a pass)
+    assert checker.response_errors(get("/me"), response({"id": 1})) == first
+    assert checker.memo_hits == 1
+    # one byte more, another status, another path, a declared header: checked, not remembered
+    assert "at id" in checker.response_errors(get("/me"), response({"id": 12}))[0]
+    assert checker.response_errors(get("/me"), response({"id": 1}, status=599))
+    assert checker.response_errors(get("/sale/offers"), response({"id": 1})) == []  # valid there
+    with_header = response({"id": 1})
+    with_header.headers.add("Retry-After", "1")
+    checker.response_errors(get("/me"), with_header)
+    assert checker.memo_hits == 1
+    # requests: the same parameters remembered, a changed one checked again
+    wrong = [("limit", "x")]
+    req_first = checker.request_errors(get("/sale/offers", wrong))
+    assert req_first
+    assert checker.request_errors(get("/sale/offers", wrong)) == req_first
+    assert checker.memo_hits == 2
+    assert checker.request_errors(get("/sale/offers", [("limit", "10")])) == []
+    assert checker.memo_hits == 2
+
+
+def test_undeclared_headers_do_not_split_the_memo() -> None:
+    checker = SpecValidator(spec_path())
+    checker.start()
+    for trace in ("a", "b"):
+        ok = response({"id": "1", "login": "x", "baseMarketplace": {"id": "allegro-pl"}})
+        ok.headers.add("X-Simulator-Trace", trace)  # declared nowhere in the spec
+        checker.response_errors(get("/me"), ok)
+    assert checker.memo_hits == 1
