@@ -144,9 +144,7 @@ def dispute_get_for_user(*, user: AnyUser, pk: int) -> Dispute:
 
 
 def dispute_chat_active(*, dispute: Dispute) -> bool:
-    state = dispute.raw.get("currentState") if isinstance(dispute.raw, dict) else None
-    active = state.get("chatActive") if isinstance(state, dict) else None
-    return active is not False
+    return dispute.chat_active is not False
 
 
 def dispute_message_types(*, dispute: Dispute) -> tuple[str, ...]:

@@ -56,6 +56,9 @@ class Dispute(models.Model):
     offer_id = models.CharField(_("offer id"), max_length=64, blank=True)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     decision_due_at = models.DateTimeField(_("decision due"), null=True, blank=True)
+    # Allegro's ``currentState.chatActive``: ``False`` once the chat is closed (replies refused);
+    # unknown (``None``) counts as open.
+    chat_active = models.BooleanField(_("chat open"), null=True, blank=True)
     messages_count = models.IntegerField(_("messages"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
     # Kept from the chat by the mirror (``aftersales.sync.dispute_turns_refresh``) each time the

@@ -59,6 +59,7 @@ RATING_FIELDS = [
 DISPUTE_FIELDS = [
     "type",
     "status",
+    "chat_active",
     "subject",
     "reference_number",
     "buyer_id",
@@ -215,6 +216,7 @@ def dispute_fields(issue: issues_api.Issue) -> dict[str, Any]:
         "offer_id": issue.offer_id or "",
         "opened_at": issue.opened_at,
         "decision_due_at": issue.decision_due_at,
+        "chat_active": issue.chat_active,
         "messages_count": issue.messages_count,
         "last_message_at": issue.last_message_at,
         "raw": issue.raw,

@@ -91,4 +91,12 @@ def test_a_restored_small_seed_equals_a_fresh_one(sim: SimulatorProcess) -> None
 
     assert restored.keys() == fresh.keys()
     assert sum(len(rows) for rows in fresh.values()) > 100  # sellers, offers, orders, events...
-    assert {t: rows for t, rows in restored.items() if rows != fresh[t]} == {}
+    differ = {
+        table: (
+            [row for row in rows if row not in fresh[table]][:3],
+            [row for row in fresh[table] if row not in rows][:3],
+        )
+        for table, rows in restored.items()
+        if rows != fresh[table]
+    }
+    assert differ == {}, f"restored rows not in the fresh seed, fresh rows not restored: {differ}"
