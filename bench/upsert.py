@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo REDIS_URL=redis://127.0.0.1:6379/9 \
         .venv/bin/python bench/upsert.py [--offers 20000 --orders 10000] [--batches 100,500,1000]
-        [--paths copy,bulk_create,json,jsonb,unnest] [--repeat 1] [--profile PATH]
+        [--paths copy,bulk_create,json,jsonb,unnest] [--repeat 1] [--profile PATH] [--streams 2]
 
 The documents are what the simulator serves: its own seed generators (``sandbox.seed``) build
 offer listing rows and checkout forms, which are parsed by ``allegro.api`` exactly as the client
@@ -32,6 +32,12 @@ Paths:
   (``json_populate_recordset`` of one JSON document), ``jsonb`` (one ``jsonb`` array of arrays,
   cells by position), ``unnest`` (one array parameter per column).
 
+``--streams N`` then runs the copy path (largest batch) in N processes at once, one account
+each, as N sync workers write N accounts: the documents are parsed before a common start, and
+the rows of all of them over the time from the first start to the last end is the machine's
+throughput (the targets are for this 2-core machine; one stream leaves a core idle while its
+PostgreSQL backend works and the other way round).
+
 ``--profile PATH`` writes a cProfile of the ``copy`` path's first insert of offers (batch 1000)
 and orders (batch 100), parsing included, and prints the top functions. Nothing here is
 asserted: it measures.
@@ -48,6 +54,7 @@ import io
 import os
 import pstats
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -366,19 +373,13 @@ def run_scenario(
     return timing
 
 
-def fresh_account(name: str) -> Any:
-    from django.db import connection
+def new_account(name: str) -> Any:
     from django.utils import timezone
 
     from accounts.models import AllegroAccount
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE offers_offer, orders_orderlineitem, orders_trackingnumber, "
-            "orders_order CASCADE"
-        )
     AllegroAccount.objects.filter(login=name).delete()
-    account = AllegroAccount.objects.create(
+    return AllegroAccount.objects.create(
         allegro_user_id=str(abs(hash(name)) % 10**9),
         login=name,
         environment="simulator",
@@ -386,6 +387,18 @@ def fresh_account(name: str) -> Any:
         linked_at=timezone.now(),
         base_marketplace="allegro-pl",
     )
+
+
+def fresh_account(name: str) -> Any:
+    """An account in emptied (and vacuumed) mirror tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE offers_offer, orders_orderlineitem, orders_trackingnumber, "
+            "orders_order CASCADE"
+        )
+    account = new_account(name)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE offers_offer")
         cursor.execute("VACUUM ANALYZE orders_order")
@@ -473,6 +486,12 @@ def main() -> None:
     parser.add_argument("--paths", default=",".join(paths()))
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs per cell")
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument(
+        "--streams",
+        type=int,
+        default=0,
+        help="also N processes at once (one account each, the copy path at the largest batch)",
+    )
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         sys.exit("set DATABASE_URL")
@@ -525,6 +544,83 @@ def main() -> None:
             print(f"  measured {name} @ {size}", file=sys.stderr)
 
     report(results)
+    if args.streams:
+        size = max(int(s) for s in args.batches.split(","))
+        streams(args.streams, size=size, offer_docs=offer_docs, order_docs=order_docs)
+
+
+def _stream(
+    number: int,
+    account_id: int,
+    kind: str,
+    scenario: str,
+    docs: Sequence[bytes],
+    size: int,
+    ready: Any,
+    out: Any,
+) -> None:
+    """One process of ``streams``: its own connection, its own account, the copy path. Its
+    documents are parsed before the common start; only the upserts are inside the window."""
+    from django.db import connection, transaction
+
+    from accounts.models import AllegroAccount
+
+    connection.close()  # the parent's socket is not ours
+    account = AllegroAccount.objects.get(pk=account_id)
+    upsert, parse = {
+        "offers": (sync_offers, parse_offers),
+        "orders": (sync_orders, parse_orders),
+    }[kind]
+    typed = [parse(chunk, changed=scenario == "changed") for chunk in batches(docs, size)]
+    ready.wait()
+    started = time.time()
+    for chunk in typed:
+        with transaction.atomic():
+            upsert(account=account, items=chunk, synced_at=datetime.now(UTC), mark_seen=False)
+    ended = time.time()
+    out.put((number, len(docs), started, ended, ended - started))
+
+
+def streams(
+    count: int, *, size: int, offer_docs: Sequence[bytes], order_docs: Sequence[bytes]
+) -> None:
+    """What several worker processes syncing different accounts write together: ``count``
+    processes start at once (a barrier), each upserts every document into its own account;
+    throughput is all their rows over the time from the first start to the last end."""
+    import multiprocessing
+
+    from django.db import connection
+
+    context = multiprocessing.get_context("fork")
+    print(
+        f"\n{count} streams at once (copy @ {size}, one account and one process each)\n\n"
+        "| kind | scenario | rows | wall s | rows/s together | rows/s per stream |\n"
+        "|---|---|---|---|---|---|"
+    )
+    for kind, docs in (("offers", offer_docs), ("orders", order_docs)):
+        accounts = [fresh_account(f"bench-stream-{kind}-0")]  # empties the tables once
+        accounts += [new_account(f"bench-stream-{kind}-{n}") for n in range(1, count)]
+        for scenario in ("insert", "changed"):
+            connection.close()
+            ready = context.Barrier(count)
+            out = context.Queue()
+            procs = [
+                context.Process(
+                    target=_stream,
+                    args=(n, accounts[n].pk, kind, scenario, docs, size, ready, out),
+                )
+                for n in range(count)
+            ]
+            for proc in procs:
+                proc.start()
+            done = [out.get(timeout=3600) for _ in procs]
+            for proc in procs:
+                proc.join()
+            rows = sum(d[1] for d in done)
+            wall = max(d[3] for d in done) - min(d[2] for d in done)
+            per = statistics.mean(d[1] / d[4] for d in done)
+            together = rows / wall
+            print(f"| {kind} | {scenario} | {rows:,} | {wall:.2f} | {together:,.0f} | {per:,.0f} |")
 
 
 def report(results: Sequence[Result]) -> None:
