@@ -57,6 +57,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -75,6 +76,7 @@ from aftersales.models import (
     UNANSWERED,
     CustomerReturn,
     Dispute,
+    Message,
     MessageThread,
     Rating,
     Refund,
@@ -246,6 +248,17 @@ def _text(value: str) -> Value:
     return Value(value, output_field=CharField())
 
 
+def _last_buyer_text() -> Subquery:
+    """The start of the buyer's latest message in the thread (the row's preview)."""
+    return Subquery(
+        Message.objects.filter(thread_id=OuterRef("pk"), author_is_buyer=True)
+        .order_by("-created_at", "-id")
+        .annotate(preview=Left("text", SUMMARY + 1))
+        .values("preview")[:1],
+        output_field=CharField(),
+    )
+
+
 def _claim_or_dispute() -> Case:
     return Case(
         When(type="CLAIM", then=_text(KIND_CLAIM)),
@@ -354,7 +367,7 @@ def _parts(*, accounts: Accounts, now: datetime) -> list[QuerySet[Any]]:
                 _text(KIND_MESSAGE),
                 buyer="interlocutor_login",
                 order="order_id",
-                summary=_text(""),
+                summary=Coalesce(_last_buyer_text(), _text("")),
                 state=_text("unread"),
             )
         ),

@@ -408,3 +408,37 @@ def test_the_unions_sql_is_compiled_once_and_filled_with_the_real_values(
             now = timezone.now() - timedelta(hours=len(accounts))
             sql, params = inbox_union(accounts=accounts, now=now).query.sql_with_params()
             assert inbox_union_sql(accounts=accounts, now=now) == (sql, list(params))
+
+
+def test_a_thread_row_shows_the_start_of_the_buyers_latest_message(
+    client_for: Callable[[Any], Any], alice: Any, account: Any
+) -> None:
+    from django.utils import timezone
+
+    from aftersales.models import Message
+
+    thread = MessageThreadFactory(account=account)
+    silent = MessageThreadFactory(account=account)  # nothing from the buyer mirrored yet
+    now = timezone.now()
+    for minutes, by_buyer, text in (
+        (30, True, "Czy wysłaliście już paczkę?"),
+        (20, False, "Tak, wczoraj."),
+        (10, True, "Nie mam jej. " + "Proszę o numer przesyłki. " * 10),
+    ):
+        Message.objects.create(
+            account=account,
+            thread=thread,
+            allegro_id=f"m-{minutes}",
+            created_at=now - timedelta(minutes=minutes),
+            author_is_buyer=by_buyer,
+            author_login=thread.interlocutor_login if by_buyer else account.login,
+            text=text,
+        )
+    html = client_for(alice).get(reverse("aftersales:index") + "?kind=message").content.decode()
+    row = html.split(f'data-item="thread-{thread.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Nie mam jej. Proszę o numer przesyłki." in row  # the buyer's latest, cut short
+    assert "Tak, wczoraj." not in row
+    assert "Czy wysłaliście" not in row
+    assert "numer przesyłki. " * 10 not in row
+    empty = html.split(f'data-item="thread-{silent.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "—" in empty
