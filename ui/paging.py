@@ -56,7 +56,8 @@ def account_filter(accounts: Accounts) -> Any:
 def planner_estimate(qs: QuerySet[Any]) -> int:
     """PostgreSQL's estimate of how many rows ``qs`` returns (one ``EXPLAIN``, no execution)."""
     try:
-        plan = json.loads(qs.order_by().explain(format="json"))
+        # the primary key alone: the same row estimate, a smaller query to compile and plan
+        plan = json.loads(qs.order_by().values("pk").explain(format="json"))
         return int(plan[0]["Plan"]["Plan Rows"])
     except (ValueError, KeyError, IndexError, TypeError):
         return 0
