@@ -8,14 +8,14 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import AccountStatus
-from accounts.selectors import account_scope_id, accounts_visible_to
+from accounts.selectors import account_scope_id, accounts_for_switcher
 
 
 def account_switcher(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    accounts = list(accounts_visible_to(user=user).only("id", "login", "environment", "status"))
+    accounts = accounts_for_switcher(user=user)
     scope = account_scope_id(request=request)
     current = next((account for account in accounts if account.pk == scope), None)
     reauth = [account for account in accounts if account.status == AccountStatus.REAUTH_REQUIRED]

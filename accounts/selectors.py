@@ -114,6 +114,15 @@ def accounts_with_roles(*, user: AnyUser, scope: int | None = None) -> list[Any]
     return list(memo[scope])
 
 
+def accounts_for_switcher(*, user: AnyUser) -> list[AllegroAccount]:
+    """Every account ``user`` may see, by login: the list ``accounts_with_roles`` already read
+    for this request when the switcher's scope is "all" (a list page), else one small query."""
+    memo: dict[int | None, list[Any]] = getattr(user, ROLES_MEMO, None) or {}
+    if None in memo:
+        return list(memo[None])
+    return list(accounts_visible_to(user=user).only("id", "login", "environment", "status"))
+
+
 def roles_by_account(*, user: AnyUser) -> dict[int, int]:
     """``{account id: role}`` for the user's grants (superusers: managers of every account)."""
     if not user.is_authenticated:

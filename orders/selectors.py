@@ -68,6 +68,7 @@ LIST_COLUMNS = (
     "status",
     "line_items_sent",
     "bought_at",
+    "allegro_updated_at",  # a sort: the pager's cursor reads it
     "marketplace",
     "quarantined",
     "merged_into_id",

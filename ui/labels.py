@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import ngettext, pgettext_lazy
 
@@ -277,6 +278,20 @@ def duration_label(value: Any) -> str:
     return " ".join(parts) if parts else str(value)
 
 
+# --- times ------------------------------------------------------------------------------------
+
+
+def minute_text(value: Any) -> str:
+    """A moment to the minute in the current time zone, ``2025-03-01 14:05`` (what the ``date``
+    filter prints for ``"Y-m-d H:i"``, at a tenth of its cost: the big lists print one per row);
+    "" for anything but a ``datetime``."""
+    if not isinstance(value, datetime):
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
+
+
 # --- numbers in the interface language ---------------------------------------------------------
 
 
@@ -320,6 +335,7 @@ __all__ = [
     "decimal_or_none",
     "duration_label",
     "is_known",
+    "minute_text",
     "money_text",
     "number_text",
     "rating_kind_value",

@@ -143,7 +143,13 @@ class ListPage:
         self.form = form_class(params or None, accounts=self.accounts)
         self.query = self.form.query()
         rows, count_qs = source(user=request.user, query=self.query, scope=scope)
-        paginator = CappedPaginator(rows, self.form.page_size(), count_qs=count_qs)
+        paginator = CappedPaginator(
+            rows,
+            self.form.page_size(),
+            count_qs=count_qs,
+            after=params.get("after", ""),
+            before=params.get("before", ""),
+        )
         self.page = paginator.get_page(params.get("page"))
 
     def context(self) -> dict[str, Any]:

@@ -330,6 +330,11 @@ MIRROR_TASK_SLICE_SECONDS: float = env.float("MIRROR_TASK_SLICE_SECONDS", defaul
 # Orders the initial pass writes per transaction, with the cursor past them (orders/flows.py).
 MIRROR_ORDER_WRITE_BATCH: int = env.int("MIRROR_ORDER_WRITE_BATCH", default=500)
 
+# --- staff lists ------------------------------------------------------------------------------
+# From this many rows deep the offer / order lists' pager links carry a cursor (ui/paging.py): the
+# next page is read after the last row shown (per account, by index) instead of by offset.
+LIST_KEYSET_FROM: int = env.int("LIST_KEYSET_FROM", default=1000)
+
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
 # runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's
 # access log does the same through backoffice.gunicorn_logging.RedactingLogger.

@@ -9,6 +9,7 @@ import csv
 import html as html_lib
 import io
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from ui import labels
@@ -107,6 +108,47 @@ def test_an_unknown_value_falls_back_to_itself() -> None:
         assert labels.status_tone("fulfillment", "TELEPORTED") == labels.UNKNOWN_TONE
         assert labels.status_label("fulfillment", "") == "—"
         assert labels.status_label("fulfillment", "SENT") == "Wysłane"
+
+
+def test_a_badge_follows_the_language_it_is_printed_in() -> None:
+    """Badges are kept once made (a list prints the same few on every row), per language."""
+    from ui.templatetags.status_tags import status_badge
+
+    with translation.override("pl"):
+        polish = status_badge("fulfillment", "SENT", testid="t")
+        assert status_badge("fulfillment", "SENT", testid="t") == polish
+    with translation.override("en"):
+        english = status_badge("fulfillment", "SENT", testid="t")
+    assert ">Wysłane<" in polish
+    assert ">Sent<" in english
+    assert 'data-testid="t"' in english
+    assert "badge-unknown" in status_badge("fulfillment", "TELEPORTED")
+    assert ">—<" in status_badge("fulfillment", None)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2025, 3, 30, 0, 59, tzinfo=UTC),  # 01:59 in Warsaw, then summer time
+        datetime(2025, 3, 30, 1, 0, tzinfo=UTC),  # 03:00
+        datetime(2025, 10, 26, 0, 30, tzinfo=UTC),  # 02:30 summer time
+        datetime(2025, 10, 26, 1, 30, tzinfo=UTC),  # 02:30 winter time
+        datetime(999, 1, 2, 3, 4, tzinfo=UTC),
+        datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2025, 6, 1, 8, 5),  # naive: printed as it is
+    ],
+)
+def test_minute_filter_prints_what_the_date_filter_does(moment: datetime) -> None:
+    from django.template import engines
+
+    template = engines["django"].from_string(
+        '{% load status_tags %}{{ t|date:"Y-m-d H:i" }}|{{ t|minute }}|{{ none|minute }}'
+    )
+    for zone in ("Europe/Warsaw", "America/Sao_Paulo"):
+        with timezone.override(zone):
+            by_date, by_minute, empty = template.render({"t": moment, "none": None}).split("|")
+            assert by_minute == by_date
+            assert empty == ""
 
 
 @pytest.mark.parametrize(
