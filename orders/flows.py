@@ -41,7 +41,8 @@ from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncState, SyncStatus
 from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, record_success, state_for, state_locked
-from orders.models import SENT, WAYBILLS_UNREAD, Order
+from mirror.upsert import statistics_keep_up
+from orders.models import SENT, WAYBILLS_UNREAD, Order, OrderLineItem, TrackingNumber
 from orders.sync import (
     UpsertResult,
     order_events_record,
@@ -202,6 +203,7 @@ def _write_pages(
             total=total,
             cursor=str(last.offset + len(last.items)),
         )
+    statistics_keep_up(Order, OrderLineItem, TrackingNumber)
     merge_duplicates(account=account, client=client, form_ids=list(result.written))
 
 
