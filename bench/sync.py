@@ -14,10 +14,11 @@
 4. Freshness: starts ``celery beat`` with the mirror's schedule, makes purchases in the simulator
    and times until each order row is in the database.
 
-Issue 13: the times until every offer and order is present (the waybills of recent orders are
-read with them) and until the waybill backfill is done; and the staff lane under load: a staff
-action's wait in the governor (``acquire`` in the staff lane, from this process, every 0.3 s)
-while the initial sync runs, against the same action once the workers are idle.
+Issue 13: the times until every offer and order is present (every offers pass done, every
+account holding as many orders as Allegro listed), until the recent orders' waybills are read
+too (the orders passes done) and until the waybill backfill is done; and the staff lane under
+load: a staff action's wait in the governor (``acquire`` in the staff lane, from this process,
+every 0.3 s) while the initial sync runs, against the same action once the workers are idle.
 
 Prints one table. Nothing here is asserted: it measures.
 """

@@ -9,12 +9,13 @@ Rules (issue 5 §3):
   ``orders_upsert`` never replaces a stored form with an older copy;
 - a 404 means the buyer merged forms: the replacement is the live form sharing a line item id.
 
-Usable first, complete later (issue 13 §1): the initial pass writes every form at the pace its
-pages allow (``MIRROR_ORDER_WRITE_BATCH`` forms, 500, per transaction with the cursor past
-them: a page of 100 alone spends most of its database time on per-statement costs) and reads
-waybills (one request per form) only where they matter now: bought within
-``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in ``MIRROR_WAYBILLS_EAGER_SENT``
-(``SOME``/``ALL``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
+Usable first, complete later (issue 13 §1): the initial pass first writes every form at the
+pace its pages allow (``MIRROR_ORDER_WRITE_BATCH`` forms, 500, per transaction with the cursor
+past them: a page of 100 alone spends most of its database time on per-statement costs) with
+no waybill read holding a page back; then it reads waybills (one request per form) only where
+they matter now: bought within ``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in
+``MIRROR_WAYBILLS_EAGER_SENT`` (``SOME``/``ALL``), newest first, its position in the cursor
+(``WAYBILLS_PHASE``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
 the ``WAYBILL_BACKFILL`` pass (newest first, in the governor's backfill lane, its own cursor) or
 when staff open the order (``waybills_read``). Events and reconciliation always read them.
 """
