@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from allegro import errors
 from allegro.governor import Governor, Lane
@@ -91,7 +92,7 @@ class ApiResponse:
     trace_id: str | None
 
     def json(self) -> Any:
-        return jsonlib.loads(self.content) if self.content else None
+        return loads(self.content) if self.content else None
 
     @property
     def location(self) -> str | None:
@@ -155,9 +156,19 @@ def _errors_from_body(body: Any) -> list[errors.ApiError]:
     return []
 
 
+def loads(content: bytes) -> Any:
+    """JSON from a response body: orjson (several times faster on a 1000-offer page, most of a
+    sync worker's CPU with the standard decoder), the standard decoder for what orjson refuses
+    (integers beyond 64 bits, other encodings), so nothing parses differently."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return jsonlib.loads(content)
+
+
 def _decode(content: bytes) -> Any:
     try:
-        return jsonlib.loads(content) if content else None
+        return loads(content) if content else None
     except ValueError:
         return None
 

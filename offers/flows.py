@@ -30,6 +30,7 @@ from mirror.fetching import in_order
 from mirror.models import Resource, SyncStatus
 from mirror.passes import Deadline, Page, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, state_for, state_locked
+from mirror.upsert import statistics_keep_up
 from offers.models import Offer
 from offers.sync import (
     offers_delete,
@@ -70,12 +71,7 @@ def _linked_ids(client: AllegroClient, *, offer_ids: Sequence[str] | None = None
         product_linked=True, offer_ids=list(offer_ids) if offer_ids else None
     )
     while True:
-        page = [
-            o.id
-            for o in offers_api.list_offers(
-                client, filters=filters, offset=offset, limit=limit
-            ).offers
-        ]
+        page = offers_api.list_offer_ids(client, filters=filters, offset=offset, limit=limit)
         linked.update(page)
         if len(page) < limit or offer_ids:
             return linked
@@ -117,6 +113,7 @@ def full_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadl
                 total=page.total,
                 cursor=str(page.offset + len(page.items)),
             )
+        statistics_keep_up(Offer)
         if deadline.passed() and len(page.items) == PAGE:
             pages.close()
             return False

@@ -9,12 +9,13 @@ Rules (issue 5 §3):
   ``orders_upsert`` never replaces a stored form with an older copy;
 - a 404 means the buyer merged forms: the replacement is the live form sharing a line item id.
 
-Usable first, complete later (issue 13 §1): the initial pass writes every form at the pace its
-pages allow (``MIRROR_ORDER_WRITE_BATCH`` forms, 500, per transaction with the cursor past
-them: a page of 100 alone spends most of its database time on per-statement costs) and reads
-waybills (one request per form) only where they matter now: bought within
-``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in ``MIRROR_WAYBILLS_EAGER_SENT``
-(``SOME``/``ALL``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
+Usable first, complete later (issue 13 §1): the initial pass first writes every form at the
+pace its pages allow (``MIRROR_ORDER_WRITE_BATCH`` forms, 500, per transaction with the cursor
+past them: a page of 100 alone spends most of its database time on per-statement costs) with
+no waybill read holding a page back; then it reads waybills (one request per form) only where
+they matter now: bought within ``MIRROR_WAYBILLS_EAGER_DAYS`` (30) with ``lineItemsSent`` in
+``MIRROR_WAYBILLS_EAGER_SENT`` (``SOME``/``ALL``), newest first, its position in the cursor
+(``WAYBILLS_PHASE``). The other sent forms keep ``Order.waybills_read_at`` empty and are read by
 the ``WAYBILL_BACKFILL`` pass (newest first, in the governor's backfill lane, its own cursor) or
 when staff open the order (``waybills_read``). Events and reconciliation always read them.
 """
@@ -41,7 +42,8 @@ from mirror.limits import shipment_read_slot
 from mirror.models import QuarantinedOrder, Resource, SyncState, SyncStatus
 from mirror.passes import Deadline, Page, iso, offset_pages, setting, workers
 from mirror.progress import pass_begin, pass_end, pass_page, record_success, state_for, state_locked
-from orders.models import SENT, WAYBILLS_UNREAD, Order
+from mirror.upsert import statistics_keep_up
+from orders.models import SENT, WAYBILLS_UNREAD, Order, OrderLineItem, TrackingNumber
 from orders.sync import (
     UpsertResult,
     order_events_record,
@@ -59,6 +61,7 @@ log = logging.getLogger(__name__)
 PAGE = 100
 EVENTS_PAGE = 100
 BACKFILL_BATCH = 100
+RECENT_BATCH = 200
 BACKFILL_TASK = "mirror.tasks.sync_resource"
 Form = orders_api.CheckoutForm
 Waybill = orders_api.Waybill
@@ -83,7 +86,7 @@ def eager_waybill_sent() -> frozenset[str]:
 
 
 def waybills_matter_now(form: Form, *, since: datetime) -> bool:
-    """Read with the form in the initial pass (else: the backfill or the order page reads them)."""
+    """Read in the initial pass (else: the backfill or the order page reads them)."""
     bought = form.bought_at
     return (
         form.needs_shipments
@@ -162,19 +165,10 @@ def merge_duplicates(
 # --- initial pass -----------------------------------------------------------------------------
 
 
-def _fetch_forms_page(
-    client: AllegroClient, *, since: str, offset: int, eager_since: datetime
-) -> Page[dict[str, list[Waybill]]]:
+def _fetch_forms_page(client: AllegroClient, *, since: str, offset: int) -> Page[None]:
     filters = orders_api.CheckoutFormFilters(bought_at_gte=since, sort="lineItems.boughtAt")
     result = orders_api.list_checkout_forms(client, filters=filters, offset=offset, limit=PAGE)
-    forms = result.checkout_forms
-    eager = [f for f in forms if waybills_matter_now(f, since=eager_since)]
-    return Page(
-        offset=offset,
-        items=forms,
-        total=result.total_count,
-        extra=_with_shipments(client, eager, parallel=2),
-    )
+    return Page(offset=offset, items=result.checkout_forms, total=result.total_count)
 
 
 def write_batch() -> int:
@@ -187,13 +181,21 @@ def _write_pages(
     account: AllegroAccount,
     client: AllegroClient,
     state: SyncState,
-    pages: Sequence[Page[dict[str, list[Waybill]]]],
+    pages: Sequence[Page[None]],
 ) -> None:
-    """Write consecutive pages in one transaction with the cursor past the last of them."""
+    """Write consecutive pages in one transaction with the cursor past the last of them.
+
+    No waybill is read here (but for a form without a purchase time): the sent forms are
+    written unread and the recent ones are read once every form is in (``_recent_waybills``).
+    """
     last = pages[-1]
     forms = [form for page in pages for form in page.items]
-    shipments = {k: v for page in pages for k, v in (page.extra or {}).items()}
     total = next((p.total for p in reversed(pages) if p.total is not None), None)
+    # A form without a purchase time has no place in the newest-first reading: read with it.
+    eager = [
+        f for f in forms if f.bought_at is None and waybills_matter_now(f, since=timezone.now())
+    ]
+    shipments = _with_shipments(client, eager, parallel=workers()) if eager else {}
     with transaction.atomic():
         result = _write_forms(account=account, forms=forms, shipments=shipments)
         pass_page(
@@ -202,11 +204,18 @@ def _write_pages(
             total=total,
             cursor=str(last.offset + len(last.items)),
         )
+    statistics_keep_up(Order, OrderLineItem, TrackingNumber)
     merge_duplicates(account=account, client=client, form_ids=list(result.written))
 
 
+# The orders cursor during the second phase of the initial pass: every form is written, the
+# recent ones' waybills are being read (``WAYBILLS_PHASE`` + ``bought_at|pk`` of the last read).
+WAYBILLS_PHASE = "waybills:"
+
+
 def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: Deadline) -> bool:
-    """Every form bought within the history window (resumable); ``True`` when complete."""
+    """Every form bought within the history window, then the recent ones' waybills
+    (resumable); ``True`` when complete."""
     state = state_for(account=account, resource=Resource.ORDERS)
     if state.status != SyncStatus.RUNNING:
         stats = orders_api.get_order_event_stats(client)  # before the pass: nothing falls between
@@ -218,17 +227,37 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
                 events.initial_done = True
                 events.save()
             pass_begin(state=state, cursor="0", cursor_at=timezone.now() - timedelta(days=days))
+    if not state.cursor.startswith(WAYBILLS_PHASE):
+        if not _forms_phase(account=account, client=client, state=state, deadline=deadline):
+            return False
+        state.cursor = WAYBILLS_PHASE  # every form is committed: the cursor may move on
+        state.save(update_fields=["cursor", "updated_at"])
+        if deadline.passed():
+            return False
+    if not _recent_waybills(account=account, client=client, state=state, deadline=deadline):
+        return False
+    with transaction.atomic():
+        pass_end(
+            state=state_locked(account=account, resource=Resource.ORDERS),
+            initial_done=True,
+            cursor="",
+        )
+        _backfill_queue(account=account)
+    return True
+
+
+def _forms_phase(
+    *, account: AllegroAccount, client: AllegroClient, state: SyncState, deadline: Deadline
+) -> bool:
+    """Write the forms at the pace of their pages (offset cursor); ``True`` when all are in."""
     assert state.cursor_at is not None
     since = iso(state.cursor_at)
-    eager_since = timezone.now() - timedelta(days=eager_waybill_days())
     pages = offset_pages(
-        lambda offset: _fetch_forms_page(
-            client, since=since, offset=offset, eager_since=eager_since
-        ),
+        lambda offset: _fetch_forms_page(client, since=since, offset=offset),
         start=int(state.cursor or 0),
         limit=PAGE,
     )
-    batch: list[Page[dict[str, list[Waybill]]]] = []
+    batch: list[Page[None]] = []
     for page in pages:
         batch.append(page)
         more = len(page.items) == PAGE
@@ -240,14 +269,54 @@ def initial_pass(*, account: AllegroAccount, client: AllegroClient, deadline: De
             return False
     if batch:  # the last page was full and the next one empty
         _write_pages(account=account, client=client, state=state, pages=batch)
-    with transaction.atomic():
-        pass_end(
-            state=state_locked(account=account, resource=Resource.ORDERS),
-            initial_done=True,
-            cursor="",
-        )
-        _backfill_queue(account=account)
     return True
+
+
+def _recent_waybills(
+    *, account: AllegroAccount, client: AllegroClient, state: SyncState, deadline: Deadline
+) -> bool:
+    """Read the waybills that matter now (bought within ``MIRROR_WAYBILLS_EAGER_DAYS`` and
+    ``lineItemsSent`` in ``MIRROR_WAYBILLS_EAGER_SENT``), newest first, in the pass's lane.
+
+    Its position (``bought_at|pk`` of the last order read) is committed with the waybills it
+    covers; an order whose read answered 404 (merged away) is passed, not read again.
+    """
+    since = timezone.now() - timedelta(days=eager_waybill_days())
+    unread = Order.objects.filter(
+        WAYBILLS_UNREAD,
+        account=account,
+        bought_at__gte=since,
+        line_items_sent__in=sorted(eager_waybill_sent()),
+    )
+    while True:
+        todo = unread
+        after = _backfill_cursor(state.cursor.removeprefix(WAYBILLS_PHASE))
+        if after is not None:
+            todo = todo.filter(Q(bought_at__lt=after[0]) | Q(bought_at=after[0], pk__gt=after[1]))
+        batch = list(
+            todo.order_by("-bought_at", "pk").values_list("allegro_id", "bought_at", "pk")[
+                :RECENT_BATCH
+            ]
+        )
+        if not batch:
+            return True
+        _, last_bought, last_pk = batch[-1]
+        assert last_bought is not None  # filtered above
+        cursor = f"{WAYBILLS_PHASE}{last_bought.isoformat()}|{last_pk}"
+
+        def commit(cursor: str = cursor) -> None:
+            state.cursor = cursor
+            state.save(update_fields=["cursor", "updated_at"])
+
+        waybills_read(
+            account=account,
+            client=client,
+            form_ids=[str(row[0]) for row in batch],
+            parallel=workers(),
+            on_commit_extra=commit,
+        )
+        if deadline.passed():
+            return False
 
 
 # --- waybills of older orders: the backfill and the order page ---------------------------------

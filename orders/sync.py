@@ -533,18 +533,46 @@ def orders_sharing_line_items(
     if not allegro_ids:
         return {}
     ids = [uuid.UUID(k) for k in allegro_ids]
+    # Index lookups only, the rest filtered here: the initial pass fills these tables faster
+    # than their statistics follow (and autovacuum may be off), and joined or filtered on
+    # ``merged_into IS NULL`` the queries were planned as scans of every order of the table
+    # (seconds per batch at 50,000 orders: most of the initial pass's time).
+    given = dict(
+        Order.objects.filter(account=account, allegro_id__in=ids)
+        .order_by()
+        .values_list("pk", "allegro_id")
+    )
+    if not given:
+        return {}
     mine = dict(
-        OrderLineItem.objects.filter(account=account, order__allegro_id__in=ids).values_list(
-            "allegro_id", "order__allegro_id"
-        )
+        OrderLineItem.objects.filter(order_id__in=list(given))
+        .order_by()
+        .values_list("allegro_id", "order_id")
     )
     if not mine:
         return {}
-    rows = (
-        OrderLineItem.objects.filter(
-            account=account, allegro_id__in=list(mine), order__merged_into__isnull=True
+    lines = [
+        (order_id, line)
+        for order_id, line in OrderLineItem.objects.filter(
+            account=account, allegro_id__in=list(mine)
         )
-        .exclude(order__allegro_id__in=ids)
-        .values_list("order__allegro_id", "allegro_id")
-    )
-    return {str(other): str(mine[line]) for other, line in rows}
+        .order_by()
+        .values_list("order_id", "allegro_id")
+        if order_id not in given
+    ]
+    if not lines:
+        return {}
+    others = {
+        pk: allegro_id
+        for pk, allegro_id, merged_into in Order.objects.filter(
+            pk__in={order_id for order_id, _ in lines}
+        )
+        .order_by()
+        .values_list("pk", "allegro_id", "merged_into_id")
+        if merged_into is None
+    }
+    return {
+        str(others[order_id]): str(given[mine[line]])
+        for order_id, line in lines
+        if order_id in others
+    }

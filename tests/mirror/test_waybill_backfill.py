@@ -105,6 +105,57 @@ def test_recent_sent_orders_are_read_eagerly(linked: Any, sim: Any, settings: An
     assert not Order.objects.filter(WAYBILLS_UNREAD, account=linked).exists()
 
 
+def test_every_form_is_written_before_the_first_waybill_read(
+    linked: Any, sim: Any, settings: Any
+) -> None:
+    """The initial pass's pages are not held back by waybill reads: the forms phase sends none;
+    the recent orders' waybills are read afterwards, newest first, resumable slice by slice."""
+    from mirror.models import SyncState, SyncStatus
+    from mirror.services import Outcome, sync_run
+    from orders import flows
+    from orders.models import WAYBILLS_UNREAD, Order, TrackingNumber
+
+    settings.MIRROR_WAYBILLS_EAGER_DAYS = 100_000  # every order is recent
+    with_waybills = add_waybills(sim, linked)
+    sim.control("DELETE", "/stats")
+    total = api(sim, linked, "GET", "/order/checkout-forms?limit=1")["totalCount"]
+    recent_batch, flows.RECENT_BATCH = flows.RECENT_BATCH, 2
+    try:
+        state = SyncState.objects.get_or_create(account=linked, resource="orders")[0]
+        while not state.cursor.startswith(flows.WAYBILLS_PHASE):
+            assert sync_run(account=linked, resource="orders", slice_seconds=0) == (
+                Outcome.CONTINUE
+            )
+            state.refresh_from_db()
+        assert Order.objects.filter(account=linked).count() == total
+        assert shipment_reads(sim) == 0
+        pending = Order.objects.filter(WAYBILLS_UNREAD, account=linked).count()
+        assert pending > 2
+        assert state.status == SyncStatus.RUNNING
+
+        # One slice reads one batch, the newest orders, and keeps its place.
+        assert sync_run(account=linked, resource="orders", slice_seconds=0) == Outcome.CONTINUE
+        assert shipment_reads(sim) == 2
+        sent = Order.objects.filter(account=linked, line_items_sent__in=["SOME", "ALL"])
+        read = sorted(sent.filter(waybills_read_at__isnull=False).values_list("pk", flat=True))
+        newest = sorted(sent.order_by("-bought_at", "pk").values_list("pk", flat=True)[:2])
+        assert read == newest
+        state.refresh_from_db()
+        assert state.cursor.startswith(flows.WAYBILLS_PHASE)
+        assert state.cursor != flows.WAYBILLS_PHASE
+    finally:
+        flows.RECENT_BATCH = recent_batch
+    drive(linked, "orders")
+    state.refresh_from_db()
+    assert state.status == SyncStatus.DONE
+    assert state.initial_done
+    assert state.cursor == ""
+    assert not Order.objects.filter(WAYBILLS_UNREAD, account=linked).exists()
+    assert shipment_reads(sim) == pending  # each read once: resumed, not restarted
+    stored = TrackingNumber.objects.filter(account=linked, order__allegro_id__in=with_waybills)
+    assert stored.count() == len(with_waybills)
+
+
 def test_the_backfill_resumes_from_its_cursor(linked: Any, sim: Any, settings: Any) -> None:
     from mirror.models import SyncState
     from orders import flows
