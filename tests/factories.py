@@ -256,3 +256,11 @@ class MessageThreadFactory(DjangoModelFactory[Any]):
     interlocutor_login = factory.Sequence(lambda n: f"piszacy_{n}")
     order_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
     synced_at = factory.LazyFunction(timezone.now)
+
+
+def staff_member(name: str, role: str, *accounts: AllegroAccount) -> User:
+    """A staff member signed up as ``name@example.com``, granted ``accounts`` with ``role``."""
+    user: User = UserFactory(email=f"{name}@example.com", username=name)
+    for account in accounts:
+        AccountGrant.objects.create(user=user, account=account, role=role)
+    return user

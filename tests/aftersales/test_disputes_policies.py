@@ -15,9 +15,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import AccountGrant, AuditLogEntry, Role
+from accounts.models import AuditLogEntry, Role
 from aftersales.models import Dispute, ImpliedWarranty, ReturnPolicy, Warranty
-from tests.factories import DisputeFactory, UserFactory
+from tests.factories import DisputeFactory, UserFactory, staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
 
@@ -25,13 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 BETA = {"Accept": "application/vnd.allegro.beta.v1+json"}
-
-
-def _staff(name: str, role: Any, *accounts: Any) -> Any:
-    user = UserFactory(email=f"{name}@example.com", username=name)
-    for account in accounts:
-        AccountGrant.objects.create(user=user, account=account, role=role)
-    return user
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def test_reply_with_a_pdf_reaches_the_chat_on_allegro(
     sim: Any, linked: Any, client_for: Callable[[Any], Any], api: Any
 ) -> None:
     dispute = _new_issue(sim, linked, "DISPUTE")
-    client = client_for(_staff("olga", Role.OPERATOR, linked))
+    client = client_for(staff_member("olga", Role.OPERATOR, linked))
     response = client.post(
         reverse("aftersales:dispute_reply", args=[dispute.pk]),
         {
@@ -92,7 +85,7 @@ def test_a_closed_chat_answers_with_a_clear_message(
 ) -> None:
     dispute = _new_issue(sim, linked, "DISPUTE")
     sim.control("POST", f"/issues/{dispute.allegro_id}/status", {"status": "DISPUTE_CLOSED"})
-    client = client_for(_staff("olga", Role.OPERATOR, linked))
+    client = client_for(staff_member("olga", Role.OPERATOR, linked))
     response = client.post(
         reverse("aftersales:dispute_reply", args=[dispute.pk]),
         {"text": "Halo?", "type": "REGULAR"},
@@ -105,7 +98,7 @@ def test_file_checks_before_any_request(
     sim: Any, linked: Any, client_for: Callable[[Any], Any], sim_stats: Any
 ) -> None:
     dispute = _new_issue(sim, linked, "DISPUTE")
-    client = client_for(_staff("olga", Role.OPERATOR, linked))
+    client = client_for(staff_member("olga", Role.OPERATOR, linked))
     fake = SimpleUploadedFile("wirus.pdf", b"MZ\x90\x00not a pdf", "application/pdf")
     response = client.post(
         reverse("aftersales:dispute_reply", args=[dispute.pk]),
@@ -132,9 +125,9 @@ def test_claim_accepted_with_a_partial_refund(
         "refund": "12,50",
         "currency": "PLN",
     }
-    operator = client_for(_staff("olga", Role.OPERATOR, linked))
+    operator = client_for(staff_member("olga", Role.OPERATOR, linked))
     assert operator.post(url, {**data, "confirm": "on"}).status_code == 403
-    manager = client_for(_staff("manny", Role.MANAGER, linked))
+    manager = client_for(staff_member("manny", Role.MANAGER, linked))
     assert manager.post(url, data).status_code == 422  # not confirmed
     assert manager.post(url, {**data, "refund": "", "confirm": "on"}).status_code == 422
     assert manager.post(url, {**data, "confirm": "on"}).status_code == 302
@@ -170,7 +163,7 @@ def test_return_policy_created_edited_copied_and_deleted(
     api: Any,
 ) -> None:
     second = link_account(OTHER_SELLER_LOGIN)
-    client = client_for(_staff("manny", Role.MANAGER, linked, second))
+    client = client_for(staff_member("manny", Role.MANAGER, linked, second))
     response = client.post(reverse("aftersales:policy_create", args=[linked.pk]), POLICY)
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = ReturnPolicy.objects.get(account=linked, name="Zwroty 30 dni")
@@ -220,7 +213,7 @@ def test_warranties_are_mirrored_and_listed(linked: Any, client_for: Callable[[A
     implied = ImpliedWarranty.objects.filter(account=linked).first()
     assert implied is not None
     assert implied.address
-    viewer = client_for(_staff("vera", Role.VIEWER, linked))
+    viewer = client_for(staff_member("vera", Role.VIEWER, linked))
     page = viewer.get(reverse("aftersales:warranties")).content.decode()
     assert implied.name in page
 
@@ -364,7 +357,7 @@ def _no_500(sim_stats: Any) -> None:
 def test_policy_form_never_500s(
     linked: Any, client_for: Callable[[Any], Any], sim_stats: Any, **values: str
 ) -> None:
-    manager = _staff(f"m{UserFactory._meta.model.objects.count()}", Role.MANAGER, linked)
+    manager = staff_member(f"m{UserFactory._meta.model.objects.count()}", Role.MANAGER, linked)
     data = {
         "name": values["name"],
         "range": values["range_"],
@@ -409,7 +402,7 @@ def test_dispute_forms_never_500(
     claim = Dispute.objects.filter(account=linked, type="CLAIM").first()
     assert dispute is not None
     assert claim is not None
-    manager = _staff(f"m{UserFactory._meta.model.objects.count()}", Role.MANAGER, linked)
+    manager = staff_member(f"m{UserFactory._meta.model.objects.count()}", Role.MANAGER, linked)
     client = client_for(manager)
     response = client.post(
         reverse("aftersales:dispute_reply", args=[dispute.pk]), {"text": text, "type": kind}

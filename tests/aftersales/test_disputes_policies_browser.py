@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from aftersales.models import ReturnPolicy
-from tests.aftersales.test_disputes_policies import BETA, PDF, _new_issue, _staff
+from tests.aftersales.test_disputes_policies import BETA, PDF, _new_issue
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
@@ -39,7 +40,7 @@ def test_reply_to_a_dispute_with_a_pdf(
     api: Any,
 ) -> None:
     dispute = _new_issue(sim, linked, "DISPUTE")
-    page = browser_login(_staff("olga", Role.OPERATOR, linked))
+    page = browser_login(staff_member("olga", Role.OPERATOR, linked))
     page.goto(live_server.url + reverse("aftersales:disputes"))
     page.locator(f'[data-issue-id="{dispute.allegro_id}"]').get_by_role("link").click()
     expect(page.get_by_test_id("dispute-chat")).to_contain_text("Paczka przyszła uszkodzona")
@@ -66,7 +67,7 @@ def test_claim_accepted_with_a_partial_refund(
     api: Any,
 ) -> None:
     claim = _new_issue(sim, linked, "CLAIM")
-    page = browser_login(_staff("manny", Role.MANAGER, linked))
+    page = browser_login(staff_member("manny", Role.MANAGER, linked))
     page.goto(live_server.url + reverse("aftersales:dispute", args=[claim.pk]))
     page.get_by_label("Decyzja", exact=True).select_option(label="Uznaj: częściowy zwrot pieniędzy")
     page.get_by_test_id("decision-form").get_by_label("Wiadomość do kupującego").fill(
@@ -89,7 +90,7 @@ def test_return_policy_created_edited_copied_and_deleted(
     api: Any,
 ) -> None:
     second = link_account(OTHER_SELLER_LOGIN)
-    page = browser_login(_staff("manny", Role.MANAGER, linked, second))
+    page = browser_login(staff_member("manny", Role.MANAGER, linked, second))
     page.goto(live_server.url + reverse("aftersales:policies"))
     section = page.get_by_test_id("policy-account").filter(has_text=SELLER_LOGIN)
     section.get_by_role("link", name="Nowe warunki zwrotów").click()

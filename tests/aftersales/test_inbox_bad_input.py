@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 
 from accounts.models import AccountGrant, Role
 from aftersales.models import InboxNote, InboxState, Rating, SavedReply
-from tests.aftersales.test_inbox_ratings import _staff
-from tests.factories import CustomerReturnFactory, MessageThreadFactory, UserFactory
+from tests.factories import CustomerReturnFactory, MessageThreadFactory, UserFactory, staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 
@@ -84,7 +83,7 @@ def test_answer_and_removal_never_500_nor_malformed(
     role: Any,
 ) -> None:
     rating = _fresh_rating(sim, linked)
-    client = client_for(_staff(_name(), linked, role))
+    client = client_for(staff_member(_name(), role, linked))
     response = client.post(
         reverse("aftersales:rating_answer", args=[rating.pk]), {"message": answer}
     )
@@ -126,7 +125,7 @@ def test_saved_reply_crud_never_500(
     new_account: str,
     delete: bool,
 ) -> None:
-    client = client_for(_staff(_name(), linked, Role.OPERATOR))
+    client = client_for(staff_member(_name(), Role.OPERATOR, linked))
     before = set(SavedReply.objects.values_list("pk", flat=True))
     data = {"title": title, "text": text, "account": account}
     response = client.post(reverse("aftersales:reply_create"), data)
@@ -168,7 +167,7 @@ def test_assign_handled_and_note_never_500(
 ) -> None:
     rating = Rating.objects.filter(account=linked).order_by("pk").first()
     assert rating is not None
-    client = client_for(_staff(_name(), linked, role))
+    client = client_for(staff_member(_name(), role, linked))
     notes = InboxNote.objects.count()
     pk = rating.pk if kind == "rating" else 2**62
     for name, data in (
@@ -238,7 +237,7 @@ def test_assign_handled_and_note_never_500(
 def test_filters_never_500(
     linked: Any, client_for: Callable[[Any], Any], params: dict[str, Any]
 ) -> None:
-    client = client_for(_staff(_name(), linked, Role.VIEWER))
+    client = client_for(staff_member(_name(), Role.VIEWER, linked))
     for name in ("aftersales:index", "aftersales:ratings"):
         assert client.get(reverse(name), params).status_code == 200, name
         assert client.get(reverse(name), params, HTTP_HX_REQUEST="true").status_code == 200
@@ -267,7 +266,7 @@ def test_actions_on_returns_and_threads_never_500(
     message, never a 500, and nothing stored unless the action was allowed and valid."""
     target = (CustomerReturnFactory if kind == "return" else MessageThreadFactory)(account=account)
     field = "customer_return" if kind == "return" else "thread"
-    staff = _staff(_name(), account, role)
+    staff = staff_member(_name(), role, account)
     client = client_for(staff)
     for name, data in (
         ("assign", {"assignee": assignee, "next": next_}),

@@ -14,8 +14,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from aftersales.models import InboxState, Rating, SavedReply
-from tests.aftersales.test_inbox_ratings import _staff
-from tests.factories import RatingFactory
+from tests.factories import RatingFactory, staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import SELLER_LOGIN
@@ -30,7 +29,7 @@ def test_inbox_with_the_keyboard_only(
 ) -> None:
     first = RatingFactory(account=account, recommended=False, comment="Towar uszkodzony")
     second = RatingFactory(account=account, recommended=False, comment="Za długo czekałem")
-    page = browser_login(_staff("olga", account, Role.OPERATOR))
+    page = browser_login(staff_member("olga", Role.OPERATOR, account))
     page.goto(live_server.url + reverse("aftersales:index"))
     assert page.get_by_role("heading", name="Skrzynka posprzedażowa").is_visible()
     expect(page.get_by_test_id("inbox-row")).to_have_count(2)
@@ -76,7 +75,7 @@ def test_negative_rating_answered_with_a_saved_reply_from_the_keyboard(
     expected = (
         f"Przepraszamy, {rating.buyer_login}! Zamówienie {rating.checkout_form_id} wymienimy."
     )
-    page = browser_login(_staff("olga", linked, Role.OPERATOR))
+    page = browser_login(staff_member("olga", Role.OPERATOR, linked))
     page.goto(live_server.url + reverse("aftersales:index"))
     row = page.locator(f'[data-item="rating-{rating.pk}"]')
     expect(row).to_contain_text("Paczka przyszła zgnieciona.")
@@ -122,7 +121,7 @@ def test_removal_requested_in_the_browser_by_a_manager(
     )
     drive(linked, "ratings")
     rating = Rating.objects.get(account=linked, allegro_id=doc["id"])
-    page = browser_login(_staff("manny", linked, Role.MANAGER))
+    page = browser_login(staff_member("manny", Role.MANAGER, linked))
     page.goto(live_server.url + reverse("aftersales:rating", args=[rating.pk]))
     expect(page.get_by_test_id("rating-removal")).to_contain_text("można zgłosić do")
     form = page.get_by_test_id("removal-form")

@@ -20,20 +20,12 @@ from tests.factories import (
     DisputeFactory,
     MessageThreadFactory,
     RatingFactory,
-    UserFactory,
+    staff_member,
 )
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-
-def _staff(name: str, account: Any, role: Any) -> Any:
-    from accounts.models import AccountGrant
-
-    user = UserFactory(email=f"{name}@example.com", username=name)
-    AccountGrant.objects.create(user=user, account=account, role=role)
-    return user
 
 
 def _rows(html: str) -> int:
@@ -52,7 +44,7 @@ def linked(sim: Any, link_account: Callable[..., Any]) -> Any:
 def test_negative_rating_answered_with_saved_reply_leaves_the_inbox(
     sim: Any, linked: Any, client_for: Callable[[Any], Any], api: Any
 ) -> None:
-    operator = _staff("olga", linked, Role.OPERATOR)
+    operator = staff_member("olga", Role.OPERATOR, linked)
     client = client_for(operator)
     doc = sim.control(
         "POST",
@@ -90,9 +82,9 @@ def test_removal_request_by_a_manager_only(
     drive(linked, "ratings")
     rating = Rating.objects.get(account=linked, allegro_id=doc["id"])
     url = reverse("aftersales:rating_removal", args=[rating.pk])
-    operator = client_for(_staff("olga", linked, Role.OPERATOR))
+    operator = client_for(staff_member("olga", Role.OPERATOR, linked))
     assert operator.post(url, {"message": "Kupujący pomylił sprzedawcę."}).status_code == 403
-    manager = client_for(_staff("manny", linked, Role.MANAGER))
+    manager = client_for(staff_member("manny", Role.MANAGER, linked))
     assert manager.post(url, {"message": ""}).status_code == 422
     assert manager.post(url, {"message": "x" * 501}).status_code == 422
     response = manager.post(url, {"message": "Kupujący pomylił sprzedawcę."})
@@ -106,7 +98,7 @@ def test_removal_request_by_a_manager_only(
 def test_buyer_message_shows_within_one_poll_and_seller_answer_removes_it(
     sim: Any, linked: Any, client_for: Callable[[Any], Any], api: Any
 ) -> None:
-    client = client_for(_staff("olga", linked, Role.OPERATOR))
+    client = client_for(staff_member("olga", Role.OPERATOR, linked))
     issue = sim.control(
         "POST",
         f"/sellers/{linked.allegro_user_id}/issues",
@@ -278,7 +270,7 @@ def test_returns_and_unread_threads_wait_until_allegro_shows_them_dealt_with(
     assert f'href="{reverse("aftersales:return", args=[waiting.pk])}" data-row-link' in html
     assert f'href="{reverse("aftersales:return", args=[waiting.pk])}" data-row-reply' in html
     assert f'href="{reverse("aftersales:thread", args=[unread.pk])}#reply" data-row-reply' in html
-    manager = client_for(_staff("manny", account, Role.MANAGER))
+    manager = client_for(staff_member("manny", Role.MANAGER, account))
     refund = reverse("aftersales:refund", args=[account.pk, waiting.order_id])
     as_manager = manager.get(reverse("aftersales:index")).content.decode()
     assert f'href="{refund}?return={waiting.pk}" data-row-reply' in as_manager

@@ -24,7 +24,8 @@ from aftersales.models import Message, MessageThread, SavedReply
 from jobs.models import Job, JobStatus
 from jobs.tasks import job_run
 from orders.models import Order
-from tests.aftersales.test_disputes_policies import PDF, _staff
+from tests.aftersales.test_disputes_policies import PDF
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import SELLER_LOGIN
@@ -80,7 +81,7 @@ def test_a_buyer_message_answered_with_a_saved_reply_and_an_attachment(
         text="Dzień dobry {buyer_login}, fakturę do zamówienia {order_id} przesyłamy w załączniku.",
     )
     expected = f"Dzień dobry anna_k, fakturę do zamówienia {form['id']} przesyłamy w załączniku."
-    page = browser_login(_staff("olga", Role.OPERATOR, linked))
+    page = browser_login(staff_member("olga", Role.OPERATOR, linked))
     page.goto(live_server.url + reverse("aftersales:messages"))
     expect(page.get_by_role("heading", name="Wiadomości od kupujących")).to_be_visible()
     rows = page.get_by_test_id("thread-row")
@@ -150,7 +151,7 @@ def test_a_new_message_to_the_buyer_from_the_order_page(
     form = sim.control("POST", f"/sellers/{seller}/purchases", {"pay": True, "buyerLogin": "jan_n"})
     drive(linked, "orders")
     order = Order.objects.get(account=linked, allegro_id=form["id"])
-    page = browser_login(_staff("olga", Role.OPERATOR, linked))
+    page = browser_login(staff_member("olga", Role.OPERATOR, linked))
     page.goto(live_server.url + reverse("orders:detail", args=[order.pk]))
     page.get_by_role("link", name="Napisz do kupującego").click()
     expect(page.get_by_role("heading", name="Nowa wiadomość do kupującego")).to_be_visible()
@@ -206,7 +207,7 @@ def test_an_orders_fees_on_its_page_and_the_fees_by_type(
     drive(linked, "orders")
     drive(linked, "billing")
     order = Order.objects.get(account=linked, allegro_id=form["id"])
-    page = browser_login(_staff("vera", Role.VIEWER, linked))
+    page = browser_login(staff_member("vera", Role.VIEWER, linked))
     page.goto(live_server.url + reverse("orders:detail", args=[order.pk]))
     section = page.get_by_test_id("order-fees")
     expect(section.get_by_role("heading", name="Opłaty Allegro")).to_be_visible()

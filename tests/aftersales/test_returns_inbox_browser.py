@@ -20,7 +20,7 @@ from aftersales.models import CustomerReturn, Refund
 from aftersales.refunds import REFUND_KIND
 from jobs.models import Job, JobStatus
 from jobs.tasks import job_run
-from tests.aftersales.test_inbox_ratings import _staff
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import SELLER_LOGIN
@@ -69,7 +69,7 @@ def test_returns_wait_for_a_refund_in_the_inbox_until_rejected_or_refunded(
     )
     others = seeded.count()
 
-    page = browser_login(_staff("manny", linked, Role.MANAGER))
+    page = browser_login(staff_member("manny", Role.MANAGER, linked))
     inbox = live_server.url + reverse("aftersales:index")
     page.goto(inbox)
     expect(page.get_by_role("heading", name="Skrzynka posprzedażowa")).to_be_visible()

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from accounts.models import Role
 from aftersales.models import CustomerReturn, Message, MessageThread, Refund
-from tests.aftersales.test_disputes_policies import PDF, _staff
+from tests.aftersales.test_disputes_policies import PDF
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 
@@ -39,7 +40,7 @@ def test_return_rejected_and_another_refunded_in_part(
     second = sim.control("POST", f"/sellers/{seller}/customer-returns", {})
     sim.control("POST", f"/customer-returns/{second['id']}/parcel", {"status": "DELIVERED"})
     drive(linked, "returns")
-    manager = client_for(_staff("manny", Role.MANAGER, linked))
+    manager = client_for(staff_member("manny", Role.MANAGER, linked))
     listing = manager.get(reverse("aftersales:returns")).content.decode()
     assert first["id"] in listing
     assert second["id"] in listing
@@ -78,7 +79,7 @@ def test_a_buyer_message_answered_with_an_attachment(
     drive(linked, "threads")
     thread = MessageThread.objects.get(account=linked, order_id=form["id"])
     assert not thread.read
-    operator = client_for(_staff("olga", Role.OPERATOR, linked))
+    operator = client_for(staff_member("olga", Role.OPERATOR, linked))
     listing = operator.get(reverse("aftersales:messages")).content.decode()
     assert thread.interlocutor_login in listing
     page = operator.get(reverse("aftersales:thread", args=[thread.pk])).content.decode()
@@ -106,7 +107,7 @@ def test_an_orders_fees_fragment(sim: Any, linked: Any, client_for: Callable[[An
     form = sim.control("POST", f"/sellers/{seller}/purchases", {"pay": True})
     sim.control("POST", f"/orders/{form['id']}/fees")
     drive(linked, "billing")
-    viewer = client_for(_staff("vera", Role.VIEWER, linked))
+    viewer = client_for(staff_member("vera", Role.VIEWER, linked))
     fragment = viewer.get(reverse("aftersales:order_fees", args=[linked.pk, form["id"]]))
     assert fragment.status_code == 200
     assert fragment.content.decode().count('data-testid="order-fee"') >= 1
@@ -304,7 +305,7 @@ def test_forms_never_500(
         ret = CustomerReturn.objects.filter(account=linked).first()
     assert ret is not None
     thread = MessageThread.objects.filter(account=linked).first()
-    manager = _staff(f"m{uuid.uuid4().hex[:8]}", Role.MANAGER, linked)
+    manager = staff_member(f"m{uuid.uuid4().hex[:8]}", Role.MANAGER, linked)
     client = client_for(manager)
     r = client.post(
         reverse("aftersales:return_reject", args=[ret.pk]), {"code": code, "reason": reason}

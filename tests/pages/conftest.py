@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import SELLER_LOGIN
 from tests.plugins.simulator import SMALL_SEED
@@ -46,41 +47,32 @@ def shop(sim: Any, link_account: Callable[..., Any]) -> Any:
     return synced_accounts(SHOP_SNAPSHOT, sim, build)[0]
 
 
-def _staff(name: str, account: Any, role: Any) -> Any:
-    from accounts.models import AccountGrant
-    from tests.factories import UserFactory
-
-    user = UserFactory(email=f"{name}@example.com", username=name)
-    AccountGrant.objects.create(user=user, account=account, role=role)
-    return user
-
-
 @pytest.fixture
 def manager(shop: Any) -> Any:
     from accounts.models import Role
 
-    return _staff("manny", shop, Role.MANAGER)
+    return staff_member("manny", Role.MANAGER, shop)
 
 
 @pytest.fixture
 def operator(shop: Any) -> Any:
     from accounts.models import Role
 
-    return _staff("olga", shop, Role.OPERATOR)
+    return staff_member("olga", Role.OPERATOR, shop)
 
 
 @pytest.fixture
 def viewer(shop: Any) -> Any:
     from accounts.models import Role
 
-    return _staff("victor", shop, Role.VIEWER)
+    return staff_member("victor", Role.VIEWER, shop)
 
 
 @pytest.fixture
 def outsider(other_account: Any) -> Any:
     from accounts.models import Role
 
-    return _staff("otto", other_account, Role.MANAGER)
+    return staff_member("otto", Role.MANAGER, other_account)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from aftersales.sync import dispute_turns_refresh
 from mirror.models import Resource, SyncState, SyncStatus
 from offers.models import Offer
 from orders.models import Order
-from tests.factories import AllegroAccountFactory, UserFactory
+from tests.factories import AllegroAccountFactory, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -154,15 +154,6 @@ def _counts(html: str) -> dict[tuple[str, str], tuple[int, str | None]]:
     return found
 
 
-def _staff(name: str, *accounts: Any) -> Any:
-    from accounts.models import AccountGrant
-
-    user = UserFactory(email=f"{name}@example.com", username=name)
-    for account in accounts:
-        AccountGrant.objects.create(user=user, account=account, role=Role.VIEWER)
-    return user
-
-
 @pytest.fixture
 def two_shops() -> tuple[Any, Any, dict[str, int], dict[str, int]]:
     first = AllegroAccountFactory(login="sklep-pierwszy")
@@ -172,7 +163,7 @@ def two_shops() -> tuple[Any, Any, dict[str, int], dict[str, int]]:
 
 def test_counts_per_account_and_in_total(client_for: Callable[[Any], Any], two_shops: Any) -> None:
     first, second, expected_first, expected_second = two_shops
-    staff = _staff("dora", first, second)
+    staff = staff_member("dora", Role.VIEWER, first, second)
     counts = _counts(client_for(staff).get(reverse("dashboard")).content.decode())
     for key in METRICS:
         assert counts[(key, str(first.pk))][0] == expected_first[key], key
@@ -184,7 +175,7 @@ def test_a_viewer_of_one_account_never_sees_the_others_numbers(
     client_for: Callable[[Any], Any], two_shops: Any
 ) -> None:
     first, second, expected_first, _ = two_shops
-    client = client_for(_staff("vera", first))
+    client = client_for(staff_member("vera", Role.VIEWER, first))
     html = client.get(reverse("dashboard")).content.decode()
     counts = _counts(html)
     assert {account for _, account in counts} == {str(first.pk)}  # no total of one account
@@ -207,7 +198,7 @@ def test_each_number_links_to_a_list_of_exactly_those_rows(
     client_for: Callable[[Any], Any], two_shops: Any
 ) -> None:
     first, second, _, _ = two_shops
-    client = client_for(_staff("lena", first, second))
+    client = client_for(staff_member("lena", Role.VIEWER, first, second))
     counts = _counts(client.get(reverse("dashboard")).content.decode())
     linked = 0
     for (key, account), (n, url) in counts.items():
@@ -247,7 +238,9 @@ def test_sync_health_and_reauthorisation(client_for: Callable[[Any], Any], two_s
         last_error_at=now - timedelta(days=2),  # followed by a success: not shown
     )
     type(second).objects.filter(pk=second.pk).update(status=AccountStatus.REAUTH_REQUIRED)
-    response = client_for(_staff("hela", first, second)).get(reverse("dashboard"))
+    response = client_for(staff_member("hela", Role.VIEWER, first, second)).get(
+        reverse("dashboard")
+    )
     board = response.context["board"]
     health = {item.account.pk: item for item in board.health}
     first_res = {r.key: r for r in health[first.pk].resources}
@@ -271,7 +264,10 @@ def test_query_count_does_not_grow_with_accounts(
     for shop in shops:
         _fill(shop, scale=1)
         SyncState.objects.create(account=shop, resource=Resource.ORDERS, status=SyncStatus.DONE)
-    one, three = _staff("ola", shops[0]), _staff("tola", *shops)
+    one, three = (
+        staff_member("ola", Role.VIEWER, shops[0]),
+        staff_member("tola", Role.VIEWER, *shops),
+    )
     from django.db import connection
 
     measured = []
@@ -322,6 +318,10 @@ def test_a_count_beyond_the_cap_reads_as_a_lower_bound(
         )
         for _ in range(COUNT_CAP + 1)
     )
-    html = client_for(_staff("gosia", shop)).get(reverse("dashboard")).content.decode()
+    html = (
+        client_for(staff_member("gosia", Role.VIEWER, shop))
+        .get(reverse("dashboard"))
+        .content.decode()
+    )
     assert f'data-testid="count-to_ship-{shop.pk}">{COUNT_CAP}+<' in html
     assert f'data-testid="count-overdue-{shop.pk}">0<' in html

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
 from tests.plugins.simulator import SMALL_SEED
@@ -42,32 +43,22 @@ def shop(shops: tuple[Any, Any]) -> Any:
     return shops[0]
 
 
-def staff(name: str, role: Any, *accounts: Any) -> Any:
-    from accounts.models import AccountGrant
-    from tests.factories import UserFactory
-
-    user = UserFactory(email=f"{name}@example.com", username=name)
-    for account in accounts:
-        AccountGrant.objects.create(user=user, account=account, role=role)
-    return user
-
-
 @pytest.fixture
 def operator(shops: tuple[Any, Any]) -> Any:
     from accounts.models import Role
 
-    return staff("olga", Role.OPERATOR, *shops)
+    return staff_member("olga", Role.OPERATOR, *shops)
 
 
 @pytest.fixture
 def viewer(shops: tuple[Any, Any]) -> Any:
     from accounts.models import Role
 
-    return staff("victor", Role.VIEWER, *shops)
+    return staff_member("victor", Role.VIEWER, *shops)
 
 
 @pytest.fixture
 def outsider(other_account: Any) -> Any:
     from accounts.models import Role
 
-    return staff("otto", Role.MANAGER, other_account)
+    return staff_member("otto", Role.MANAGER, other_account)
