@@ -385,6 +385,15 @@ class AttachmentDownload:
     content_type: str
 
 
+def stored_attachment(attachments: Any, index: int) -> dict[str, Any]:
+    """The ``index``th attachment a mirrored message keeps (404 when it has none there)."""
+    items = attachments if isinstance(attachments, list) else []
+    if not 0 <= index < len(items) or not isinstance(items[index], dict):
+        raise Http404("No such attachment.")
+    item: dict[str, Any] = items[index]
+    return item
+
+
 def dispute_attachment(*, dispute: Dispute, message_pk: int, index: int) -> AttachmentDownload:
     """The file of a chat message's attachment, fetched with the account's token (which never
     leaves the server). Viewers may download."""
@@ -392,10 +401,7 @@ def dispute_attachment(*, dispute: Dispute, message_pk: int, index: int) -> Atta
         message = dispute.messages.get(pk=message_pk)
     except DisputeMessage.DoesNotExist as exc:
         raise Http404("No such message.") from exc
-    attachments = message.attachments if isinstance(message.attachments, list) else []
-    if not 0 <= index < len(attachments) or not isinstance(attachments[index], dict):
-        raise Http404("No such attachment.")
-    item = attachments[index]
+    item = stored_attachment(message.attachments, index)
     attachment_id = attachment_id_of(str(item.get("url") or ""))
     if attachment_id is None:
         raise Http404("No such attachment.")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import AllegroAccount, Role
 from accounts.services import account_require_role, account_require_writable, allegro_client_for
-from aftersales.disputes import AttachmentDownload
+from aftersales.disputes import AttachmentDownload, stored_attachment
 from aftersales.models import Message, MessageThread
 from aftersales.sync_returns import message_fields, thread_fields
 from allegro import errors
@@ -69,10 +69,7 @@ def message_attachment(*, thread: MessageThread, message_pk: int, index: int) ->
         message = thread.messages.get(pk=message_pk)
     except Message.DoesNotExist as exc:
         raise Http404("No such message.") from exc
-    attachments = message.attachments if isinstance(message.attachments, list) else []
-    if not 0 <= index < len(attachments) or not isinstance(attachments[index], dict):
-        raise Http404("No such attachment.")
-    item = attachments[index]
+    item = stored_attachment(message.attachments, index)
     attachment_id = str(item.get("id") or "")
     if not ATTACHMENT_ID.fullmatch(attachment_id):
         raise Http404("No such attachment.")
