@@ -326,3 +326,18 @@ def test_http_client_is_shared_per_process() -> None:
 
     assert shared_http_client() is shared_http_client()
     assert isinstance(shared_http_client(), httpx.Client)
+
+
+def test_clients_share_one_tls_context_that_verifies_certificates() -> None:
+    import ssl
+
+    from allegro.transport import tls_context
+
+    context = tls_context()
+    assert tls_context() is context
+    # Sharing the context must not loosen it: Allegro's certificate and host name are checked.
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.cert_store_stats()["x509_ca"] > 0
+    with build_http_client() as http:
+        assert http._transport._pool._ssl_context is context  # type: ignore[attr-defined]

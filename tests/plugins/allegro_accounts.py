@@ -110,7 +110,9 @@ def consent(authorize_url: str, *, seller_login: str, decision: str = "approve")
     """Answer the simulator's consent page; returns the query Allegro sends to the callback."""
     from sandbox.consent import approve
 
-    with httpx.Client(timeout=30) as http:
+    from allegro.transport import tls_context
+
+    with httpx.Client(timeout=30, verify=tls_context()) as http:
         location = approve(http, authorize_url, seller_login=seller_login, decision=decision)
     return dict(parse_qsl(urlsplit(location).query))
 
