@@ -24,6 +24,8 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.templating.paths.datatypes import PathOperationServer
+from openapi_core.templating.paths.finders import APICallPathFinder
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sandbox.http import BETA, V1
@@ -67,6 +69,30 @@ _cache: dict[Path, OpenAPI] = {}
 _header_names: dict[Path, frozenset[str]] = {}
 
 
+class RememberingPathFinder(APICallPathFinder):
+    """openapi-core's path finder, remembering what it found for a method and URL.
+
+    For every request and every response it checks, openapi-core matches the URL against each
+    of the spec's path templates, over 300 of them (a tenth of the simulator's CPU in the test
+    suite). The spec does not change while a process runs, so a method and URL always find the
+    same path, operation and server; a URL that matches nothing raises as before and is not
+    remembered."""
+
+    _found: ClassVar[dict[tuple[int, str | None, str, str], PathOperationServer]] = {}
+    _found_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def find(self, method: str, name: str) -> PathOperationServer:
+        key = (id(self.spec), self.base_url, method, name)
+        found = self._found.get(key)
+        if found is None:
+            found = super().find(method, name)
+            with self._found_lock:
+                if len(self._found) >= MEMO_SIZE:
+                    self._found.clear()
+                self._found[key] = found
+        return found
+
+
 def load_openapi(path: Path) -> OpenAPI:
     """The parsed spec, loaded at most once per process."""
     with _lock:
@@ -75,6 +101,7 @@ def load_openapi(path: Path) -> OpenAPI:
                 data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
             config = Config(
                 spec_validator_cls=None,
+                path_finder_cls=RememberingPathFinder,
                 extra_media_type_deserializers=dict.fromkeys(VENDOR_TYPES, json_loads),
             )
             _cache[path] = OpenAPI.from_dict(data, config=config)

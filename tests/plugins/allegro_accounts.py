@@ -108,9 +108,8 @@ def start_link(django_client: Any, *, account: Any = None) -> str:
 
 def consent(authorize_url: str, *, seller_login: str, decision: str = "approve") -> dict[str, str]:
     """Answer the simulator's consent page; returns the query Allegro sends to the callback."""
-    from sandbox.consent import approve
-
     from allegro.transport import tls_context
+    from sandbox.consent import approve
 
     with httpx.Client(timeout=30, verify=tls_context()) as http:
         location = approve(http, authorize_url, seller_login=seller_login, decision=decision)

@@ -144,3 +144,25 @@ def test_undeclared_headers_do_not_split_the_memo() -> None:
         ok.headers.add("X-Simulator-Trace", trace)  # declared nowhere in the spec
         checker.response_errors(get("/me"), ok)
     assert checker.memo_hits == 1
+
+
+def test_remembered_paths_still_tell_operations_and_unknown_paths_apart(
+    validator: SpecValidator,
+) -> None:
+    """The path finder remembers what it found per method and URL: each URL keeps its own
+    operation (and so its own schema), and a URL the spec lacks is reported every time."""
+    from sandbox.validation import RememberingPathFinder
+
+    for login in ("x", "y"):  # new bodies: the validator's own memo does not answer round two
+        me = {"id": "1", "login": login, "baseMarketplace": {"id": "allegro-pl"}}
+        assert validator.response_errors(get("/me"), response(me)) == []
+        # the same body at a checkout form's URL is checked against the form's schema
+        form_errors = " ".join(
+            validator.response_errors(get("/order/checkout-forms/7", id="7"), response(me))
+        )
+        assert "'buyer' is a required property" in form_errors
+        unknown = " ".join(validator.request_errors(get("/no/such/path", [("q", login)])))
+        assert "no/such/path" in unknown
+    found = RememberingPathFinder._found
+    assert any(key[2:] == ("get", "https://api.allegro.pl/me") for key in found)
+    assert not any("no/such/path" in key[3] for key in found)
