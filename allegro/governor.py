@@ -391,6 +391,14 @@ class RateGovernor:
         self._pause = redis.register_script(_PAUSE)
         self._paused_for = redis.register_script(_PAUSED_FOR)
 
+    def use_clock(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        """Switch to an injected ``clock``/``sleep`` (see ``__init__``) after construction, for a
+        governor built by the app's own wiring (a test driving the whole stack on a virtual
+        clock). Call it before the first grant, or ``reset`` first: times written on one clock
+        mean nothing on another."""
+        self._clock = clock
+        self._sleep = sleep
+
     def try_acquire(
         self,
         account_key: str,

@@ -20,9 +20,20 @@ from tests.allegro.test_governor import max_in_window, steady_counts
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-# Allegro's 9000 / 60 s scaled down 90x in count and 30x in time: the same 50 requests/s as the
-# earlier 150 / 3 s, in windows short enough that the three the test needs take ~6.5 s.
-SIM_LIMIT, SIM_WINDOW = 100, 2.0
+# Allegro's 9000 / 60 s scaled down 225x in count and 30x in time: 20 requests/s, a rate a
+# loaded two-core CI box still sustains (at 50/s the budget, not the machine, was no longer
+# the bound there), in 2 s windows: one to ramp up and two measured take ~6.5 s.
+SIM_LIMIT, SIM_WINDOW = 40, 2.0
+# The headroom is the slack between a grant (Redis time) and the request's arrival at the
+# simulator (its own clock, after a thread switch, HTTP and its event loop). In production 5 %
+# of 60 s is ~3 s of traffic; at this scale 5 % (of the earlier 100 / 2 s) was 5 requests
+# (~0.1 s), which a loaded CI box overran once. With 20 % the budget is 32 and the pace rule
+# allows at most ceil(32 / 4) = 8 grants in any 0.5 s slice, so whatever the simulator counts
+# in one of its windows was granted within 2 s plus the arrival-delay spread: if that spread
+# is under 0.5 s it is at most 32 + 8 = 40, the limit. (The arithmetic itself is tested on a
+# virtual clock in test_governor.py; this test adds the real pipeline in real time.)
+HEADROOM = 20
+MEASURED = 2  # windows measured after the first one
 SELLERS = ("10000001", "10000002", "10000003", "10000004", "10000005")
 THREADS = {"10000001": 4, "10000002": 2, "10000003": 2, "10000004": 2, "10000005": 2}
 
@@ -33,8 +44,9 @@ def test_five_accounts_share_one_client_id_without_a_single_429(
     sim.reset(sellers=5, offers=2, orders=0)
     faults(sim, rate_limit={"limit": SIM_LIMIT, "window": SIM_WINDOW, "block": SIM_WINDOW})
     limits = GovernorLimits(
-        limit=SIM_LIMIT, window=SIM_WINDOW, headroom_percent=5, concurrency=4, max_poll=0.05
+        limit=SIM_LIMIT, window=SIM_WINDOW, headroom_percent=HEADROOM, concurrency=4, max_poll=0.05
     )
+    assert limits.budget == 32
     inner = RateGovernor(
         redis_client, client_id=f"five-accounts-{uuid.uuid4().hex[:8]}", limits=limits
     )
@@ -62,7 +74,7 @@ def test_five_accounts_share_one_client_id_without_a_single_429(
     ]
     for t in threads:
         t.start()
-    stop.wait(SIM_WINDOW * 3 + 0.5)
+    stop.wait(SIM_WINDOW * (MEASURED + 1) + 0.5)
     stop.set()
     for t in threads:
         t.join(timeout=30)
@@ -74,9 +86,10 @@ def test_five_accounts_share_one_client_id_without_a_single_429(
     sent = governor.leases
     assert data["paths"]["GET /me"] == len(sent)
     assert max_in_window([lease.granted_at for lease in sent], SIM_WINDOW) <= limits.budget
-    total, per_account = steady_counts(sent, window=SIM_WINDOW, windows=2, skip=1)
-    assert total >= 0.85 * SIM_LIMIT * 2, (total, per_account)
+    total, per_account = steady_counts(sent, window=SIM_WINDOW, windows=MEASURED, skip=1)
+    # The budget (not the limit) well used: a governor that sent much less is no answer either.
+    assert total >= 0.85 * limits.budget * MEASURED, (total, per_account)
     fair = total / len(SELLERS)  # an equal split of what was sent (utilization is checked above)
-    print(f"sent={len(sent)} steady={total}/{SIM_LIMIT * 2} per_account={dict(per_account)}")
+    print(f"sent={len(sent)} steady={total}/{limits.budget * MEASURED} per_account={per_account}")
     for seller in SELLERS:  # within two requests per window of an exact equal split
-        assert per_account[seller] >= fair - 2 * 2, (seller, per_account)
+        assert per_account[seller] >= fair - 2 * MEASURED, (seller, per_account)
