@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 from aftersales.forms_disputes import MultipleFileField, MultipleFileInput
 from aftersales.selectors_returns import ReturnQuery
@@ -16,6 +17,7 @@ from allegro.api import messaging as messaging_api
 from allegro.api import refunds as refunds_api
 from allegro.api import returns as returns_api
 from ui.forms import BoundedDateField, LocalizedDecimalField, LocalizedIntegerField
+from ui.labels import money_text
 from ui.listing import ListFilterForm
 
 RETURN_STATUS_LABELS = {
@@ -104,10 +106,24 @@ class OrderLine:
     price: Decimal
     refunded_quantity: int
     refunded_amount: Decimal
+    currency: str = "PLN"
 
     @property
     def refundable_quantity(self) -> int:
         return max(0, self.quantity - self.refunded_quantity)
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        """What may still be refunded for this item as an amount (never below zero)."""
+        return max(Decimal(0), self.price * self.quantity - self.refunded_amount)
+
+    @property
+    def refunded_text(self) -> str:
+        """Pieces refunded, then amounts refunded on their own: "1 szt. · 60,00 PLN"."""
+        pieces = npgettext(
+            "pieces refunded", "%(count)d pc.", "%(count)d pcs.", self.refunded_quantity
+        ) % {"count": self.refunded_quantity}
+        return f"{pieces} · {money_text(self.refunded_amount, self.currency)}"
 
 
 class RefundForm(forms.Form):
@@ -129,12 +145,19 @@ class RefundForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, lines: list[OrderLine], paid: Decimal, refunded: Decimal, **kwargs: Any
+        self,
+        *args: Any,
+        lines: list[OrderLine],
+        paid: Decimal,
+        refunded: Decimal,
+        currency: str = "PLN",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lines = lines
         self.paid = paid
         self.refunded = refunded
+        self.currency = currency
         for n, line in enumerate(lines):
             self.fields[f"qty_{n}"] = LocalizedIntegerField(
                 label=_("Quantity to refund: %(name)s") % {"name": line.name},
@@ -142,6 +165,8 @@ class RefundForm(forms.Form):
                 min_value=0,
                 max_value=line.refundable_quantity,
             )
+            if n == 0:  # the form is the page's purpose ("r" in the inbox opens it): start here
+                self.fields["qty_0"].widget.attrs["autofocus"] = True
             self.fields[f"amount_{n}"] = LocalizedDecimalField(
                 label=_("Or an amount: %(name)s") % {"name": line.name},
                 required=False,
@@ -165,8 +190,12 @@ class RefundForm(forms.Form):
                 chosen.append((line.id, qty, None))
                 total += line.price * qty
             elif amount:
-                if amount > line.price * line.quantity - line.refunded_amount:
-                    self.add_error(f"amount_{n}", _("More than this item cost."))
+                if amount > line.refundable_amount:
+                    self.add_error(
+                        f"amount_{n}",
+                        _("At most %(left)s is left to refund for this item.")
+                        % {"left": money_text(line.refundable_amount, line.currency)},
+                    )
                     continue
                 chosen.append((line.id, None, amount))
                 total += amount
@@ -177,7 +206,10 @@ class RefundForm(forms.Form):
         if total + self.refunded > self.paid:
             raise forms.ValidationError(
                 _("That is more than the buyer paid: %(paid)s paid, %(done)s already refunded.")
-                % {"paid": self.paid, "done": self.refunded}
+                % {
+                    "paid": money_text(self.paid, self.currency),
+                    "done": money_text(self.refunded, self.currency),
+                }
             )
         data["lines"] = chosen
         data["total"] = total

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import Q, QuerySet
@@ -16,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from accounts.models import Role
+from accounts.models import AuditLogEntry, Role
 from accounts.selectors import accounts_visible_to, role_expression, roles_by_account
 from aftersales.models import (
     CustomerReturn,
@@ -27,6 +28,7 @@ from aftersales.models import (
     RatingRevision,
     SavedReply,
 )
+from ui.labels import decimal_or_none
 from ui.paging import Accounts, account_filter, contains
 
 if TYPE_CHECKING:
@@ -234,6 +236,41 @@ class ChatRow:
     @property
     def role_class(self) -> str:
         return self.role.lower()
+
+
+@dataclass(frozen=True)
+class ClaimDecision:
+    """The decision staff sent on a claim (Allegro's issue does not show it back)."""
+
+    decision: str
+    refund_amount: Decimal | None
+    refund_currency: str
+    decided_at: datetime
+
+
+def claim_decision_of(*, dispute: Dispute) -> ClaimDecision | None:
+    """The last decision sent on ``dispute`` from the back-office, read from its audit entry
+    (``claim.decision``, whose ``refund`` is "60.00 PLN" for a partial refund)."""
+    entry = (
+        AuditLogEntry.objects.filter(
+            account_id=dispute.account_id,
+            action="claim.decision",
+            target=f"dispute:{dispute.allegro_id}",
+        )
+        .only("after", "created_at")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    after = entry.after if entry is not None and isinstance(entry.after, dict) else None
+    if entry is None or after is None:
+        return None
+    amount_text, _, currency = str(after.get("refund") or "").partition(" ")
+    return ClaimDecision(
+        decision=str(after.get("decision") or ""),
+        refund_amount=decimal_or_none(amount_text),
+        refund_currency=currency,
+        decided_at=entry.created_at,
+    )
 
 
 def dispute_chat(*, dispute: Dispute, detail_url: str) -> list[ChatRow]:

@@ -179,6 +179,68 @@ KINDS: dict[str, dict[str, Label]] = {
         "CANCELED": Label(pgettext_lazy("refund status", "Cancelled"), "grey"),
         "VALIDATE_FAILED": Label(pgettext_lazy("refund status", "Refused by Allegro"), "red"),
     },
+    # CustomerReturnItemReason.type (the spec lists the values in the description)
+    "return_reason": {
+        "NONE": Label(pgettext_lazy("return reason", "No reason given"), "grey"),
+        "MISTAKE": Label(pgettext_lazy("return reason", "Bought by mistake"), "grey"),
+        "TRANSPORT": Label(pgettext_lazy("return reason", "Damaged in transport"), "red"),
+        "DAMAGED": Label(pgettext_lazy("return reason", "Arrived damaged"), "red"),
+        "NOT_AS_DESCRIBED": Label(pgettext_lazy("return reason", "Not as described"), "amber"),
+        "DONT_LIKE_IT": Label(pgettext_lazy("return reason", "Does not like it"), "grey"),
+        "OVERDUE_DELIVERY": Label(pgettext_lazy("return reason", "Delivered too late"), "amber"),
+        "INCOMPLETE": Label(pgettext_lazy("return reason", "Incomplete"), "amber"),
+        "HIDDEN_FLAW": Label(pgettext_lazy("return reason", "Hidden flaw"), "red"),
+        "OTHER_FLAW": Label(pgettext_lazy("return reason", "Other flaw"), "red"),
+        "DIFFERENT": Label(pgettext_lazy("return reason", "Different from the offer"), "amber"),
+        "COUNTERFEIT": Label(pgettext_lazy("return reason", "Counterfeit"), "red"),
+        "NOT_NEW": Label(pgettext_lazy("return reason", "Not new"), "amber"),
+        "TOO_LARGE": Label(pgettext_lazy("return reason", "Too large"), "grey"),
+        "TOO_SMALL": Label(pgettext_lazy("return reason", "Too small"), "grey"),
+        "NOT_AS_EXPECTED": Label(pgettext_lazy("return reason", "Not as expected"), "grey"),
+        "ORDERED_FOR_COMPARISON": Label(
+            pgettext_lazy("return reason", "Ordered to compare"), "grey"
+        ),
+    },
+    # Carrier ids (CustomerReturnReturnParcel.carrierId, shipments, GET /order/carriers): the
+    # names shipping's carrier filter and Allegro's carrier list use; a name reads the same in
+    # every language (and may be its id: DPD).
+    "carrier": {
+        "ALLEGRO": Label("Allegro One"),
+        "ALLEGRO_ONE_KURIER": Label("Allegro One Kurier"),
+        "INPOST": Label("InPost"),
+        "DPD": Label("DPD"),
+        "DHL": Label("DHL"),
+        "UPS": Label("UPS"),
+        "GLS": Label("GLS"),
+        "FEDEX": Label("FedEx"),
+        "POCZTA_POLSKA": Label("Poczta Polska"),
+        "ORLEN": Label("Orlen Paczka"),
+        "ORLEN_PACZKA": Label("Orlen Paczka"),
+        "PACZKA_W_RUCHU": Label("Paczka w Ruchu"),
+        "AMBRO_EXPRESS": Label("Ambro Express"),
+        "PATRON_SERVICE": Label("Patron Service"),
+        "PEKAES": Label("Pekaes"),
+        "GEIS": Label("Geis"),
+        "RABEN": Label("Raben"),
+        "DB_SCHENKER": Label("DB Schenker"),
+        "CZECH_POST": Label("Česká pošta"),
+        "SLOVAK_POST": Label("Slovenská pošta"),
+        "OTHER": Label(pgettext_lazy("carrier", "Other carrier")),
+    },
+    # RefundClaim.status (commission refund claims, GET/POST /order/refund-claims)
+    "refund_claim": {
+        "IN_PROGRESS": Label(pgettext_lazy("refund claim status", "In progress"), "amber"),
+        "WAITING_FOR_PAYMENT_REFUND": Label(
+            pgettext_lazy("refund claim status", "Waiting for the buyer's refund"), "amber"
+        ),
+        "GRANTED": Label(pgettext_lazy("refund claim status", "Commission refunded"), "green"),
+        "REJECTED": Label(pgettext_lazy("refund claim status", "Rejected"), "red"),
+        "REJECTED_AFTER_APPEAL": Label(
+            pgettext_lazy("refund claim status", "Rejected after appeal"), "red"
+        ),
+        "CANCELLED": Label(pgettext_lazy("refund claim status", "Cancelled"), "grey"),
+        "APPEALED": Label(pgettext_lazy("refund claim status", "Appealed"), "blue"),
+    },
     # One offer's outcome in a bulk command (CommandTask.status: NEW, SUCCESS, FAIL), and
     # ``PENDING`` while the back-office has not sent it yet.
     "bulk_result": {
@@ -212,6 +274,9 @@ SPEC_SOURCES: dict[str, list[tuple[str | int, ...]]] = {
     "return_availability": [("ReturnPolicyAvailability", "properties", "range")],
     "return_cost_covered_by": [("ReturnPolicyReturnCost", "properties", "coveredBy")],
     "refund": [("RefundDetails", "properties", "status")],
+    # no ``enum`` there: the values are listed as 'Possible values: "NONE", …' in the description
+    "return_reason": [("CustomerReturnItemReason", "properties", "type")],
+    "refund_claim": [("RefundClaim", "properties", "status")],
 }
 
 UNKNOWN_TONE = "grey"
@@ -318,6 +383,17 @@ def number_text(value: Any, *, decimals: int | None = None) -> str:
     return formats.number_format(number, decimal_pos=decimals, use_l10n=True)
 
 
+def percent_text(value: Any) -> str:
+    """``85.1`` → "85,1%" in Polish, "85.1%" in English (the decimals it came with); "—" when
+    empty, anything else as it is."""
+    number = decimal_or_none(value)
+    if number is None:
+        return "—" if value in (None, "") else str(value)
+    exponent = number.as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return f"{formats.number_format(number, decimal_pos=decimals, use_l10n=True)}%"
+
+
 def money_text(amount: Any, currency: Any = "") -> str:
     """``140,99 PLN`` (two decimal places, the locale's separator); "—" without an amount."""
     if decimal_or_none(amount) is None:
@@ -338,6 +414,7 @@ __all__ = [
     "minute_text",
     "money_text",
     "number_text",
+    "percent_text",
     "rating_kind_value",
     "status_label",
     "status_tone",

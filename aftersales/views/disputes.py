@@ -30,6 +30,7 @@ from aftersales.disputes import (
     disputes_matching,
 )
 from aftersales.forms_disputes import (
+    DECISION_LABELS,
     STATUS_LABELS,
     TYPE_LABELS,
     ClaimDecisionForm,
@@ -38,7 +39,7 @@ from aftersales.forms_disputes import (
 )
 from aftersales.inbox import order_shipments_url, order_url
 from aftersales.models import Dispute
-from aftersales.selectors import dispute_chat, dispute_rows, saved_replies_for
+from aftersales.selectors import claim_decision_of, dispute_chat, dispute_rows, saved_replies_for
 from aftersales.views._common import attachment_response, form_allegro_errors
 from allegro import errors
 from allegro.api.issues import ATTACHMENT_TYPES
@@ -129,6 +130,8 @@ def _detail(
         "replies": [(r, _fill(r.text, dispute)) for r in replies],
         "type_labels": TYPE_LABELS,
         "status_labels": STATUS_LABELS,
+        "decision": claim_decision_of(dispute=dispute) if dispute.type == "CLAIM" else None,
+        "decision_labels": DECISION_LABELS,
     }
     return render(request, "aftersales/disputes/detail.html", context, status=status)
 

@@ -57,7 +57,10 @@ def _form_page(request: HtmxHttpRequest, reply: SavedReply | None) -> HttpRespon
         except ValidationError as exc:
             form.add_error("text", exc)
         else:
-            messages.success(request, _("Saved reply stored."))
+            messages.success(
+                request,
+                _("Saved the reply “%(title)s”.") % {"title": form.cleaned_data["title"]},
+            )
             return HttpResponseRedirect(reverse("aftersales:replies"))
     status = 422 if request.method == "POST" else 200
     return render(

@@ -131,6 +131,11 @@ def reject(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 # --- refunds ------------------------------------------------------------------------------------
 
 
+def _currency(checkout: orders_api.CheckoutForm) -> str:
+    paid = checkout.payment.paid
+    return (paid.currency if paid else "") or "PLN"
+
+
 def _order_lines(
     account: AllegroAccount, order_id: str
 ) -> tuple[orders_api.CheckoutForm, list[OrderLine], Decimal, dict[str, Any]]:
@@ -146,6 +151,7 @@ def _order_lines(
             price=li.price.amount if li.price and li.price.amount is not None else Decimal(0),
             refunded_quantity=done["quantity"].get(li.id, 0),
             refunded_amount=done["amount"].get(li.id, Decimal(0)),
+            currency=(li.price.currency if li.price else "") or _currency(form),
         )
         for li in form.line_items
     ]
@@ -183,6 +189,7 @@ def _refund_page(
         lines=lines,
         paid=paid,
         refunded=done["total"],
+        currency=_currency(checkout),
         initial={"command_id": str(uuid.uuid4()), "reason": "REFUND"},
     )
     claim_form = ClaimForm(claim_post, lines=lines)
@@ -202,8 +209,7 @@ def _refund_page(
                 ],
                 reason=data["reason"],
                 delivery=data.get("delivery"),
-                currency=(checkout.payment.paid.currency if checkout.payment.paid else "PLN")
-                or "PLN",
+                currency=_currency(checkout),
                 seller_comment=data.get("comment") or "",
                 customer_return=ret,
                 payment_id=checkout.payment.id or None,
@@ -252,6 +258,7 @@ def _refund_page(
             ).order_by("-created_at")
         ),
         "paid": paid,
+        "currency": _currency(checkout),
         "done": done,
         "ret": ret,
         "refunds": list(

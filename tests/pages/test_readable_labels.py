@@ -47,6 +47,8 @@ SPEC_ENUMS: dict[str, list[tuple[str | int, ...]]] = {
     "return_availability": [("ReturnPolicyAvailability", "properties", "range")],
     "return_cost_covered_by": [("ReturnPolicyReturnCost", "properties", "coveredBy")],
     "refund": [("RefundDetails", "properties", "status")],
+    "return_reason": [("CustomerReturnItemReason", "properties", "type")],
+    "refund_claim": [("RefundClaim", "properties", "status")],
 }
 STATUS_KINDS = ("offer", "order", "fulfillment", "dispute", "order_event", "payment_type")
 
@@ -64,6 +66,9 @@ def _enum(path: tuple[str | int, ...]) -> list[str]:
     node: Any = _schemas()
     for step in path:
         node = node[step]
+    if "enum" not in node:  # some enums are only listed: 'Possible values: "NONE", "MISTAKE", …'
+        listed = str(node.get("description", "")).partition("Possible values:")[2]
+        return re.findall(r'"([A-Z0-9_]+)"', listed)
     return [str(v) for v in node["enum"] if v is not None]
 
 

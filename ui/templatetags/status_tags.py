@@ -4,6 +4,9 @@
   with the status's colour (``testid="…"`` adds a ``data-testid``);
 - ``{{ value|status_label:"offer" }}``: the label alone; ``{{ "P30D"|duration }}``: "30 dni";
 - ``{{ amount|money:currency }}``: "140,99 PLN" in the interface language;
+  ``{{ share|percent }}``: "85,1%";
+- ``{{ "POCZTA_POLSKA"|status_label:"carrier" }}``: "Poczta Polska" (one kind per enum, see
+  ``ui.labels``);
 - ``{{ order.bought_at|minute }}``: "2025-03-01 14:05" in the current time zone (as
   ``date:"Y-m-d H:i"``, much cheaper: the big lists print one or two per row);
 - ``{% audit_changes entry as rows %}``: the entry's ``ChangeRow``s;
@@ -85,6 +88,11 @@ def minute(value: Any) -> str:
 @register.filter
 def money(amount: Any, currency: Any = "") -> str:
     return labels.money_text(amount, currency or "")
+
+
+@register.filter
+def percent(value: Any) -> str:
+    return labels.percent_text(value)
 
 
 @register.filter
