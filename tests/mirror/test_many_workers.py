@@ -26,8 +26,10 @@ from tests.mirror.equality import diff_mirror
 from tests.mirror.test_worker_kill import REPO, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Per seller: 2 pages of orders (about 70 of them sent: one waybill read each) and 200 offers.
-SEED = {"sellers": 2, "offers": 200, "orders": 200, "seed": 13}
+# Per seller: 2 pages of orders (120; the sent ones need one waybill read each) and 200 offers.
+# The run is paced by the small budget below, so its length follows the number of requests
+# (about 260 with 200 orders per seller); the assertions need only more than ``LIMIT``.
+SEED = {"sellers": 2, "offers": 200, "orders": 120, "seed": 13}
 WORKERS = 3
 # A small budget, so the processes contend for it: 100 requests per 4 s on the simulator, the
 # governor's budget 20 % under it (20 requests a second, a fraction of what three processes
@@ -110,10 +112,10 @@ def test_worker_processes_share_budget_locks_and_cursors(
     from mirror.tasks import sync_all
     from orders.models import WAYBILLS_UNREAD, Order
 
+    workers = start_workers(WORKERS)  # they boot while the simulator is seeded, accounts linked
     sim.control("POST", "/reset", {"seed": SEED})
     sim.control("PUT", "/faults", {"rate_limit": {"limit": LIMIT, "window": WINDOW}})
     sim.control("DELETE", "/stats")
-    workers = start_workers(WORKERS)  # they boot while the accounts are linked
     accounts = [link_account("SklepKowalski"), link_account("ElektroMax_PL")]
     pids = {str(p.pid) for p in workers.procs}
     prefix = f"{workers.namespace}:{sim.client_id}"

@@ -5,7 +5,9 @@ ends with the mirror equal to the simulator (issue 13 §3).
 Deterministic: the worker (``tests.mirror.sync_worker``) stops inside the second batch's
 transaction (offers: one page of 1000; orders: two pages of 100), after that batch's upsert and
 before its cursor is saved, waiting on an advisory lock this test holds; the test sees it
-waiting in ``pg_locks``, and kills it there.
+waiting in ``pg_locks``, and kills it there. Each case seeds only what its resource needs: two
+full pages of offers (the killed batch is the last, so the second run resumes with exactly it),
+or 450 orders (two batches of 200 and a short third) beside a few offers.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
 LOCK_KEY = 0x6B696C6C  # "kill"
 BLOCK_AT = 2  # the first batch is committed when the worker is killed in the second
-SEED = {"sellers": 1, "offers": 3500, "orders": 450, "seed": 13}
 CASES = {
-    # resource: (rows per batch, settings, mirror tables compared, resources of the second run)
-    "offers": (1000, [], ("offers",), "offers"),
+    # resource: (seed, rows per batch, settings, mirror tables compared, resources of the
+    # second run)
+    "offers": (
+        {"sellers": 1, "offers": 2000, "orders": 10, "seed": 13},
+        1000,
+        [],
+        ("offers",),
+        "offers",
+    ),
     "orders": (
+        {"sellers": 1, "offers": 30, "orders": 450, "seed": 13},
         200,
         ["--set", "MIRROR_ORDER_WRITE_BATCH=200"],
         ("orders", "tracking", "merged"),
@@ -71,7 +80,7 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str) -> Any:
         found = check()
         if found:
             return found
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -91,9 +100,9 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
     from offers.models import Offer
     from orders.models import Order
 
-    batch, options, compared, second_run = CASES[resource]
+    seed, batch, options, compared, second_run = CASES[resource]
     model = {"offers": Offer, "orders": Order}[resource]
-    sim.control("POST", "/reset", {"seed": SEED})
+    sim.control("POST", "/reset", {"seed": seed})
     account = link_account("SklepKowalski")
 
     def stored() -> int:
@@ -156,7 +165,7 @@ def test_worker_killed_mid_upsert_batch_leaves_no_partial_batch_and_resumes(
     assert out.split()[-1:] == ["done"], out
     done = state()
     assert done.initial_done
-    total = SEED[resource]
+    total = seed[resource]
     assert done.fetched == total  # the first batch counted once: resumed, not restarted
     assert stored() == total
     report = diff_mirror(account=account, sim=sim)
