@@ -77,9 +77,14 @@ def test_faulty_initial_and_incremental_sync_end_equal(
     settings.MIRROR_THREADS_FULL_PASS_SECONDS = 10**6
     settings.MIRROR_REFUNDS_FULL_PASS_SECONDS = 10**6
     sim.control("DELETE", "/stats")
-    sim.control("PUT", "/faults", FAULTS)
+    # The user bucket alone never overflowed here (one request at a time): the client id's
+    # limit is lowered so the initial pass meets a 429 or two (each pauses every request of the
+    # client id for its Retry-After, 1 s).
+    sim.control("PUT", "/faults", {**FAULTS, "rate_limit": {"limit": 5, "window": 60, "block": 1}})
     for resource in RESOURCES:
         drive(linked, resource)
+    stats = sim.control("GET", "/stats")
+    assert stats["rateLimited"] > 0, stats
     sim.control("DELETE", "/faults")
     initial = diff_after_sales(account=linked, sim=sim)
     assert all(d.clean for d in initial.values()), explain(initial)
