@@ -28,6 +28,7 @@ SIMULATOR_PORT = int(os.environ.get("DEMO_SIMULATOR_PORT", "8765"))
 DEMO_SELLERS = ("SklepKowalski", "ElektroMax_PL")
 SEED = {"sellers": 3, "offers": 300, "orders": 600, "seed": 42}
 _STATE_KEY = "simulator_seeded_now"
+_NOT_SIMULATOR_SAID = "not_simulator_said"
 
 
 def _simulator_url() -> str:
@@ -38,17 +39,24 @@ def _uses_simulator(ctx: DemoContext) -> bool:
     if ctx.options.get("no_serve"):
         return False
     if settings.ALLEGRO_ENVIRONMENT != "simulator" or settings.ALLEGRO_API_URL:
-        ctx.say("Allegro is not the local simulator here: not starting it, not linking accounts.")
+        if not ctx.options.get(_NOT_SIMULATOR_SAID):  # three steps ask; say it once
+            ctx.say("Allegro is not the local simulator here: not starting it or linking accounts.")
+            ctx.options[_NOT_SIMULATOR_SAID] = True
         return False
     return True
 
 
-def _health(url: str) -> dict[str, object] | None:
+def _health(http: httpx.Client, url: str) -> dict[str, object] | None:
     try:
-        response = httpx.get(f"{url}/__sandbox__/health", timeout=2)
+        response = http.get(f"{url}/__sandbox__/health")
     except httpx.TransportError:
         return None
     return response.json() if response.status_code == 200 else None
+
+
+def _probe_client() -> httpx.Client:
+    """One client for a step's repeated probes: a new client per probe costs an SSL context."""
+    return httpx.Client(timeout=2)
 
 
 def _wait_for(check: Callable[[], bool], what: str, *, seconds: float = 60) -> None:
@@ -56,16 +64,22 @@ def _wait_for(check: Callable[[], bool], what: str, *, seconds: float = 60) -> N
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.25)
+        time.sleep(0.1)
     raise RuntimeError(f"{what} did not come up in {seconds:.0f} s")
 
 
 def step_simulator(ctx: DemoContext) -> None:
-    """Start the simulator (data in ``var/sandbox``) unless one answers; seed it when empty."""
+    """Start the simulator (data in ``var/sandbox``) unless one answers; do not wait for it.
+
+    It runs first so that it comes up while this process applies migrations;
+    :func:`step_simulator_seed` waits for it before the worker starts.
+    """
     if not _uses_simulator(ctx):
         return
     url = _simulator_url()
-    if _health(url) is None:
+    with _probe_client() as http:
+        answering = _health(http, url) is not None
+    if not answering:
         callbacks = ",".join(
             f"http://{host}:{ctx.options['port']}/accounts/allegro/callback/"
             for host in dict.fromkeys([ctx.options["host"], "127.0.0.1", "localhost"])
@@ -85,11 +99,19 @@ def step_simulator(ctx: DemoContext) -> None:
                 f"demo-client:demo-secret:{callbacks}",
             ],
         )
-        _wait_for(lambda: _health(url) is not None, "the Allegro simulator")
     if SIMULATOR_PORT != 8765:  # the back-office's simulator default is port 8765
         ctx.env["ALLEGRO_API_URL"] = url
         ctx.env["ALLEGRO_AUTH_URL"] = f"{url}/auth/oauth"
-    health = _health(url) or {}
+
+
+def step_simulator_seed(ctx: DemoContext) -> None:
+    """Wait for the simulator started by :func:`step_simulator`; seed it when it is empty."""
+    if not _uses_simulator(ctx):
+        return
+    url = _simulator_url()
+    with _probe_client() as http:
+        _wait_for(lambda: _health(http, url) is not None, "the Allegro simulator")
+        health = _health(http, url) or {}
     ctx.options[_STATE_KEY] = False
     if not health.get("sellers"):
         ctx.say("seeding the simulator (sellers, offers, orders)…")
@@ -145,7 +167,8 @@ def step_link_accounts(ctx: DemoContext) -> None:
     if not _uses_simulator(ctx):
         return
     base = f"http://{ctx.options['host']}:{ctx.options['port']}"
-    _wait_for(lambda: _web_up(base), "the back-office web server")
+    with _probe_client() as probe:
+        _wait_for(lambda: _web_up(probe, base), "the back-office web server")
     fresh = bool(ctx.options.get(_STATE_KEY))
     todo = [login for login in DEMO_SELLERS if _needs_link(login, fresh_simulator=fresh)]
     if todo:
@@ -162,8 +185,8 @@ def step_link_accounts(ctx: DemoContext) -> None:
     ctx.notes.append(f"Linked Allegro accounts (simulator): {linked} of {len(DEMO_SELLERS)}")
 
 
-def _web_up(base: str) -> bool:
+def _web_up(http: httpx.Client, base: str) -> bool:
     try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        return http.get(f"{base}/healthz").status_code == 200
     except httpx.TransportError:
         return False

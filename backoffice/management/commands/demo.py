@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backoffice.demo import step_link_accounts, step_simulator
+from backoffice.demo import step_link_accounts, step_simulator, step_simulator_seed
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "allegro-demo-2026"
@@ -67,12 +67,17 @@ class DemoContext:
     def say(self, message: str) -> None:
         self.command.stdout.write(message)
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start a child in its own process group so Ctrl-C is handled by us, once."""
+    def spawn(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a child in its own process group so Ctrl-C is handled by us, once.
+
+        ``env`` adds to (or overrides) :attr:`env` for this child only.
+        """
         self.say(f"starting {name}: {' '.join(argv)}")
         process = subprocess.Popen(  # noqa: S603 - argv built from our own constants
             argv,
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=settings.BASE_DIR,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
@@ -128,7 +133,10 @@ def step_web(ctx: DemoContext) -> None:
             f"{address} is already in use (an earlier demo still running?); "
             "stop it or choose another port with --port."
         )
-    ctx.spawn("web", [sys.executable, "manage.py", "runserver", address, "--noreload"])
+    # --skip-checks: this command ran the system checks when it started (BaseCommand), and
+    # stops on an error; a second run in the child would only cost its start-up time.
+    argv = [sys.executable, "manage.py", "runserver", address, "--noreload", "--skip-checks"]
+    ctx.spawn("web", argv)
     ctx.notes.append(f"Back-office: http://{address}/")
 
 
@@ -136,14 +144,20 @@ def step_worker(ctx: DemoContext) -> None:
     argv = [sys.executable, "-m", "celery", "-A", "backoffice", "worker", "-B"]
     argv += ["--loglevel", "INFO", "--concurrency", "2", "--without-mingle", "--without-gossip"]
     argv += ["--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
-    ctx.spawn("worker", argv)
+    # Celery's Django fixup runs the system checks again at start-up (and only prints them);
+    # this command already ran them.
+    ctx.spawn("worker", argv, env={"CELERY_SKIP_CHECKS": "1"})
 
 
+# Ordered so that the slow starts overlap: the simulator comes up while migrations are applied
+# here, and the web server starts while the simulator is seeded. The worker starts only once the
+# simulator answers and holds its sellers (the mirror's first runs talk to it).
 STEPS: list[DemoStep] = [
+    step_simulator,  # backoffice/demo.py: start the Allegro simulator (no waiting)
     step_migrate,
     step_demo_staff,
-    step_simulator,  # backoffice/demo.py: start + seed the Allegro simulator
     step_web,
+    step_simulator_seed,  # backoffice/demo.py: wait for the simulator, seed it when empty
     step_worker,
     step_link_accounts,  # backoffice/demo.py: link two simulated sellers through the real flow
 ]
