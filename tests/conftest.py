@@ -13,6 +13,7 @@ Other helpers add their plugins to ``pytest_plugins`` (e.g. ``"tests.plugins.sim
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,6 +39,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# The URLs the offline guard must see: all but those of the browser itself (data:, blob:, ...)
+# and of this machine. Playwright hands the pattern to its driver, so the many local requests of
+# a flow (pages, static files, htmx) go on without a round trip through Python; whatever matches
+# is still judged by ``is_local_url`` (a URL with user info, say), so the pattern only has to
+# let no non-local URL through.
+NON_LOCAL_URL = re.compile(
+    r"^(?!(?:data|blob|about|chrome|chrome-extension):)"
+    r"(?![a-z][a-z0-9+.-]*://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:[/?#]|$))"
+)
 
 
 # --- per-worker Redis database ---------------------------------------------------------------
@@ -326,7 +336,7 @@ def context(context: Any, blocked_requests: list[str], csp_violations: list[str]
             blocked_requests.append(url)
             route.abort("blockedbyclient")
 
-    context.route("**/*", guard)
+    context.route(NON_LOCAL_URL, guard)
     yield context
     if blocked_requests:
         pytest.fail(f"The page tried to reach the internet: {blocked_requests}")

@@ -57,11 +57,12 @@ def test_offline_guard_catches_external_requests(
     The image is on Allegro's CDN, which the Content-Security-Policy allows (offer thumbnails);
     any other host would be refused by the browser before the guard sees a request."""
     page.goto(f"{live_server.url}/auth/login/")
-    page.evaluate(
-        "() => { const i = document.createElement('img');"
-        " i.src = 'https://a.allegroimg.com/x.png'; document.body.append(i); }"
-    )
-    page.wait_for_timeout(300)
+    # the guard records the URL before it aborts the request, and the abort is what fails it
+    with page.expect_event("requestfailed"):
+        page.evaluate(
+            "() => { const i = document.createElement('img');"
+            " i.src = 'https://a.allegroimg.com/x.png'; document.body.append(i); }"
+        )
     assert blocked_requests == ["https://a.allegroimg.com/x.png"]
     blocked_requests.clear()
 

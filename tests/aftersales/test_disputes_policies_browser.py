@@ -19,17 +19,27 @@ from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
+from tests.synced_template import synced_accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def linked(sim: Any, link_account: Callable[..., Any]) -> Any:
-    sim.control("POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}})
-    account = link_account(SELLER_LOGIN)
-    drive(account, "issues")
-    drive(account, "return_policies")
-    return account
+    """The seller linked and its issues and return policies mirrored: for real on a worker's first
+    test, restored from that run's snapshot afterwards (the link and the sync are not what these
+    flows are about; ``tests/aftersales/test_disputes_policies.py`` covers them)."""
+
+    def build() -> list[Any]:
+        sim.control(
+            "POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}}
+        )
+        account = link_account(SELLER_LOGIN)
+        drive(account, "issues")
+        drive(account, "return_policies")
+        return [account]
+
+    return synced_accounts("aftersales-disputes-policies", sim, build)[0]
 
 
 def test_reply_to_a_dispute_with_a_pdf(

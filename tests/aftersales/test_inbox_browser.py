@@ -18,6 +18,7 @@ from tests.factories import RatingFactory, staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import SELLER_LOGIN
+from tests.synced_template import synced_accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,10 +48,19 @@ def test_inbox_with_the_keyboard_only(
 
 @pytest.fixture
 def linked(sim: Any, link_account: Callable[..., Any]) -> Any:
-    sim.control("POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}})
-    account = link_account(SELLER_LOGIN)
-    drive(account, "ratings")
-    return account
+    """The seller linked and its ratings mirrored: for real on a worker's first test, restored
+    from that run's snapshot afterwards (the link and the sync are covered in
+    ``tests/aftersales/test_inbox_ratings.py``; here each flow still syncs what it adds)."""
+
+    def build() -> list[Any]:
+        sim.control(
+            "POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}}
+        )
+        account = link_account(SELLER_LOGIN)
+        drive(account, "ratings")
+        return [account]
+
+    return synced_accounts("aftersales-inbox-ratings", sim, build)[0]
 
 
 def test_negative_rating_answered_with_a_saved_reply_from_the_keyboard(

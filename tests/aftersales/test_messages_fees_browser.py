@@ -29,6 +29,7 @@ from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.pages.conftest import browser_login  # noqa: F401  (a fixture, used by name)
 from tests.plugins.allegro_accounts import SELLER_LOGIN
+from tests.synced_template import synced_accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,8 +39,17 @@ OCTET = {"Accept": "application/octet-stream"}
 
 @pytest.fixture
 def linked(sim: Any, link_account: Callable[..., Any]) -> Any:
-    sim.control("POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}})
-    return link_account(SELLER_LOGIN)
+    """The seller linked through OAuth: for real on a worker's first test, restored from that
+    run's snapshot afterwards (linking is tested in ``tests/accounts/``; each flow here still
+    syncs what it needs on the real path)."""
+
+    def build() -> list[Any]:
+        sim.control(
+            "POST", "/reset", {"seed": {"sellers": 2, "offers": 10, "orders": 30, "seed": 7}}
+        )
+        return [link_account(SELLER_LOGIN)]
+
+    return synced_accounts("aftersales-messages-fees", sim, build)[0]
 
 
 def _run_send_jobs() -> None:
