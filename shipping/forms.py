@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AllegroAccount
 from shipping.models import LabelFormat, PackagePreset, PackageType
+from ui import labels
 from ui.errors import field_for_path
 from ui.forms import BoundedDateField, DbIdsField, LocalizedDecimalField
 from ui.listing import MARKETPLACE_CHOICES, ListFilterForm
@@ -21,16 +22,10 @@ DEADLINE_CHOICES = [
     ("today", _("Due by the end of today")),
     ("overdue", _("Overdue")),
 ]
-CARRIER_CHOICES = [
-    ("", _("Any carrier")),
-    ("INPOST", "InPost"),
-    ("DPD", "DPD"),
-    ("ALLEGRO", "Allegro One"),
-    ("ORLEN_PACZKA", "Orlen Paczka"),
-    ("DHL", "DHL"),
-    ("UPS", "UPS"),
-    ("GLS", "GLS"),
-    ("POCZTA_POLSKA", "Poczta Polska"),
+# The carriers the queue filters by, named as everywhere else (ui.labels' "carrier" kind).
+FILTER_CARRIERS = ("INPOST", "DPD", "ALLEGRO", "ORLEN_PACZKA", "DHL", "UPS", "GLS", "POCZTA_POLSKA")
+CARRIER_CHOICES = [("", _("Any carrier"))] + [
+    (carrier, labels.status_label("carrier", carrier)) for carrier in FILTER_CARRIERS
 ]
 
 
