@@ -1,4 +1,5 @@
-"""Sync under injected faults ends with the mirror equal to the simulator.
+"""Sync under injected faults ends with the mirror equal to the simulator: the initial sync,
+two incremental syncs, then the waybill backfill of the orders the initial pass left to it.
 
 Faults (switched on after linking): 10 % 5xx, 2 % dropped connections, per-user leaky bucket
 429s (with ``Retry-After``) during the initial sync, duplicated and reordered order events, half
@@ -55,7 +56,7 @@ def sync_incremental(account: Any) -> int:
 def test_faulty_initial_and_incremental_sync_end_equal(
     linked: Any, sim: Any, settings: Any
 ) -> None:
-    from orders.models import Order
+    from orders.models import WAYBILLS_UNREAD, Order
 
     settings.MIRROR_RATINGS_FULL_PASS_SECONDS = 0
     seller = linked.allegro_user_id
@@ -78,6 +79,10 @@ def test_faulty_initial_and_incremental_sync_end_equal(
     merged = sim.control("POST", "/orders/merge", {"orderIds": [first["id"], second["id"]]})
     calm_activity(sim, seller, "r2")
     sync_incremental(linked)
+    # The older orders' waybills, left to the backfill, are read under the same faults.
+    assert Order.objects.filter(account=linked).filter(WAYBILLS_UNREAD).exists()
+    drive(linked, "waybill_backfill")
+    assert not Order.objects.filter(account=linked).filter(WAYBILLS_UNREAD).exists()
 
     stats = sim.control("GET", "/stats")
     sim.control("DELETE", "/faults")
