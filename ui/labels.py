@@ -388,10 +388,10 @@ def percent_text(value: Any) -> str:
     empty, anything else as it is."""
     number = decimal_or_none(value)
     if number is None:
-        return "—" if value in (None, "") else str(value)
+        return number_text(value)
     exponent = number.as_tuple().exponent
     decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return f"{formats.number_format(number, decimal_pos=decimals, use_l10n=True)}%"
+    return f"{number_text(number, decimals=decimals)}%"
 
 
 def money_text(amount: Any, currency: Any = "") -> str:
