@@ -9,6 +9,7 @@ sim.stop()
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -24,6 +25,10 @@ import httpx
 from sandbox.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REPO_ROOT
 
 UVICORN_BIND_FAILED = 3  # uvicorn's exit status when it cannot bind its address
+
+# httpx builds a TLS context (the whole CA bundle parsed, ~30 ms of CPU) for every client it is
+# not handed one; the suite starts dozens of simulators, and a context only holds settings.
+tls_context = functools.cache(httpx.create_ssl_context)
 
 
 class PortTaken(RuntimeError):
@@ -106,7 +111,7 @@ class SimulatorProcess:
         self.port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(self.command(), cwd=str(REPO_ROOT), env=env)  # noqa: S603 - our own module
-        self._client = httpx.Client(base_url=self.url, timeout=60)
+        self._client = httpx.Client(base_url=self.url, timeout=60, verify=tls_context())
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

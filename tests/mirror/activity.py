@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from allegro.transport import tls_context
 from sandbox.http import BETA, V1
 
 
@@ -20,6 +21,7 @@ def _api(sim: Any, seller_id: str) -> httpx.Client:
         base_url=sim.url,
         headers={"Authorization": f"Bearer {sim.token(seller_id)}", "Accept": V1},
         timeout=60,
+        verify=tls_context(),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from allegro.transport import tls_context
 from sandbox.http import BETA, V1
 
 Doc = dict[str, Any]
@@ -87,6 +88,7 @@ class SimulatorReader:
             base_url=sim.url,
             headers={"Authorization": f"Bearer {sim.token(seller_id)}"},
             timeout=60,
+            verify=tls_context(),
         )
 
     def close(self) -> None:

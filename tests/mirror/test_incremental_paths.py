@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from allegro.transport import tls_context
 from sandbox.http import V1
 from tests.mirror.conftest import drive
 from tests.mirror.equality import diff_mirror
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def edit_price(sim: Any, seller: str, *, delta: float) -> str:
     headers = {"Authorization": f"Bearer {sim.token(seller)}", "Accept": V1, "Content-Type": V1}
-    with httpx.Client(base_url=sim.url, headers=headers, timeout=30) as api:
+    with httpx.Client(base_url=sim.url, headers=headers, timeout=30, verify=tls_context()) as api:
         offer = api.get("/sale/offers", params={"publication.status": "ACTIVE", "limit": 1}).json()[
             "offers"
         ][0]

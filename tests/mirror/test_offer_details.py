@@ -13,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 
+from allegro.transport import tls_context
 from sandbox.http import V1
 from tests.mirror.conftest import drive
 from tests.mirror.equality import diff_mirror
@@ -29,7 +30,7 @@ def seller_api(sim: Any, linked: Any) -> Iterator[httpx.Client]:
         "Accept": V1,
         "Content-Type": V1,
     }
-    with httpx.Client(base_url=sim.url, headers=headers, timeout=30) as api:
+    with httpx.Client(base_url=sim.url, headers=headers, timeout=30, verify=tls_context()) as api:
         yield api
 
 

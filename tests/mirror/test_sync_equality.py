@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from allegro.transport import tls_context
 from sandbox.http import V1
 from tests.mirror.activity import market_activity
 from tests.mirror.conftest import INCREMENTAL, drive
@@ -77,7 +78,7 @@ def test_reconciliation_repairs_what_events_missed(
     paid = sim.control("POST", f"/sellers/{seller}/purchases", {"pay": True})
     drive(linked, "order_events")
     # A waybill changes the form without any order event.
-    with httpx.Client(base_url=sim.url, timeout=30) as api:
+    with httpx.Client(base_url=sim.url, timeout=30, verify=tls_context()) as api:
         r = api.post(
             f"/order/checkout-forms/{paid['id']}/shipments",
             json={"carrierId": "DPD", "waybill": "RECON0000001"},

@@ -20,12 +20,13 @@ SHIPMENTS = "/order/checkout-forms/{id}/shipments"
 def api(sim: Any, account: Any, method: str, path: str, body: Any = None) -> Any:
     import httpx
 
+    from allegro.transport import tls_context
     from sandbox.http import V1
 
     headers = {"Authorization": f"Bearer {sim.token(account.allegro_user_id)}", "Accept": V1}
     if body is not None:
         headers["Content-Type"] = V1
-    with httpx.Client(base_url=sim.url, timeout=30) as client:
+    with httpx.Client(base_url=sim.url, timeout=30, verify=tls_context()) as client:
         r = client.request(method, path, json=body, headers=headers)
     r.raise_for_status()
     return r.json()

@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 
+from allegro.transport import tls_context
 from sandbox.http import V1
 from sandbox.testing import TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REDIRECT_URI, SimulatorProcess
 
@@ -28,7 +29,7 @@ def authorize(sim: SimulatorProcess, **extra: str) -> httpx.Response:
         "state": "xyz-123",
         **extra,
     }
-    return httpx.get(f"{sim.auth_url}/authorize", params=params)
+    return httpx.get(f"{sim.auth_url}/authorize", params=params, verify=tls_context())
 
 
 def consent(
@@ -43,7 +44,7 @@ def consent(
         "decision": decision,
         **extra,
     }
-    response = httpx.post(f"{sim.auth_url}/authorize", data=form)
+    response = httpx.post(f"{sim.auth_url}/authorize", data=form, verify=tls_context())
     assert response.status_code == 302, response.text
     location = response.headers["location"]
     assert location.startswith(TEST_REDIRECT_URI)
@@ -53,7 +54,7 @@ def consent(
 def token(
     sim: SimulatorProcess, auth: tuple[str, str] | None = BASIC, **data: str
 ) -> httpx.Response:
-    return httpx.post(f"{sim.auth_url}/token", data=data, auth=auth)
+    return httpx.post(f"{sim.auth_url}/token", data=data, auth=auth, verify=tls_context())
 
 
 def exchange(sim: SimulatorProcess, code: str, **extra: str) -> httpx.Response:
