@@ -3,16 +3,16 @@ row copy.
 
 ``synced_accounts(name, sim, build)``: the first call per xdist worker runs ``build()`` for real
 (seed the simulator, link through OAuth, sync), snapshots the simulator under ``name`` and keeps
-the rows that run wrote. Every later call restores that snapshot (same resources, ids, event ids
-and tokens) and copies the same rows into the test's database, so each test starts from exactly
-what the real path produced without paying for it again. ``build`` returns the accounts; they
-are returned again, fresh from the database. (The link and the sync themselves are tested on
-their real path in ``tests/accounts/`` and ``tests/mirror/``.)
+the rows that run wrote, as PostgreSQL's own COPY text of each table. Every later call restores
+that snapshot (same resources, ids, event ids and tokens) and copies the same rows back into the
+test's database with COPY, byte for byte, so each test starts from exactly what the real path
+produced without paying for it again (nor for turning rows into model instances and back).
+``build`` returns the accounts; they are returned again, fresh from the database. (The link and
+the sync themselves are tested on their real path in ``tests/accounts/`` and ``tests/mirror/``.)
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +20,9 @@ from typing import Any
 
 @dataclass
 class Template:
-    """What the real path wrote: the rows per model, and the accounts' pks."""
+    """What the real path wrote: per table, its new rows as COPY text; and the accounts' pks."""
 
-    rows: list[tuple[type[Any], list[Any]]]
+    tables: list[tuple[str, bytes]]
     account_pks: list[int]
 
 
@@ -41,34 +41,46 @@ def _pks(model: type[Any]) -> set[Any]:
 
 
 def _build(name: str, sim: Any, build: Callable[[], Sequence[Any]]) -> Template:
+    from django.db import connection
+    from psycopg import sql
+
     models = _all_models()
     before = {model: _pks(model) for model in models}
     accounts = build()
     sim.control("POST", "/snapshot", {"name": name})
-    rows = []
-    for model in models:
-        new = [o for o in model._base_manager.order_by("pk") if o.pk not in before[model]]
-        if new:
-            rows.append((model, new))
-    return Template(rows=rows, account_pks=[a.pk for a in accounts])
+    tables = []
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        for model in models:
+            new = sorted(_pks(model) - before[model])
+            if not new:
+                continue
+            table = model._meta.db_table
+            query = sql.SQL(
+                "COPY (SELECT * FROM {} WHERE {} = ANY({}) ORDER BY {}) TO STDOUT"
+            ).format(
+                sql.Identifier(table),
+                sql.Identifier(model._meta.pk.column),
+                sql.Literal(new),
+                sql.Identifier(model._meta.pk.column),
+            )
+            with cursor.copy(query) as copy:
+                tables.append((table, b"".join(bytes(block) for block in copy)))
+    return Template(tables=tables, account_pks=[a.pk for a in accounts])
 
 
 def _copy(name: str, sim: Any, template: Template) -> None:
     """The simulator as the sync left it, and the same rows (foreign keys are checked at the
     end of the atomic block, so the insertion order does not matter)."""
-    from django.db import transaction
+    from django.db import connection, transaction
+    from psycopg import sql
 
     sim.control("POST", "/restore", {"name": name})
-    with transaction.atomic():
-        for model, objects in template.rows:
-            copies = []
-            for obj in objects:
-                twin = copy.copy(obj)
-                twin._state = copy.copy(obj._state)
-                twin._state.adding, twin._state.db = True, None
-                twin._state.fields_cache = {}
-                copies.append(twin)
-            model._base_manager.bulk_create(copies)
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        for table, data in template.tables:
+            query = sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))
+            with cursor.copy(query) as copy:
+                copy.write(data)
 
 
 def synced_accounts(name: str, sim: Any, build: Callable[[], Sequence[Any]]) -> list[Any]:
