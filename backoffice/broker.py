@@ -12,6 +12,11 @@ message whole or not at all. A consumer claims a message by renaming it into the
 it then reads and deletes the file. Unacknowledged messages are put back on a graceful shutdown
 by kombu's virtual transport, as with any kombu transport.
 
+A worker asked to stop (SIGTERM, Ctrl-C) begins its warm shutdown within one poll: Celery's
+loop for transports like this one checks for a stop request only between calls that wait up to
+2 seconds for a message, and here such a wait ends at the next empty poll once the worker is
+stopping (the ``worker_shutting_down`` signal).
+
 Selected by ``CELERY_BROKER_TRANSPORT`` in the embedded default (no ``REDIS_URL``).
 """
 
@@ -20,18 +25,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from celery.signals import worker_shutting_down
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 logger = logging.getLogger(__name__)
+
+_worker_stopping = threading.Event()
+
+
+@worker_shutting_down.connect
+def _on_worker_shutting_down(**kwargs: Any) -> None:
+    """Sent in the worker's main process by its SIGTERM/SIGINT handler (warm or cold)."""
+    _worker_stopping.set()
+
 
 TEMP_SUFFIX = ".part"
 BAD_SUFFIX = ".unreadable"
@@ -95,3 +111,27 @@ class Transport(filesystem.Transport):
     Channel = Channel
     driver_type = "filesystem"
     driver_name = "atomic-filesystem"
+
+    def drain_events(self, connection: Any, timeout: float | None = None) -> None:  # type: ignore[override]  # as kombu's virtual Transport
+        """kombu's wait for a message (its loop, unchanged), which also ends once the worker stops.
+
+        Celery's worker loop calls this with ``timeout=2.0`` and looks for a stop request only
+        in between. Here the wait also ends (``socket.timeout``, an alias of ``TimeoutError``)
+        after the first empty poll once the worker is stopping; otherwise it keeps its meaning.
+        """
+        get = self.cycle.get  # type: ignore[union-attr]  # made in __init__
+        polling_interval = self.polling_interval
+        if timeout and polling_interval and polling_interval > timeout:
+            polling_interval = timeout
+        started = time.monotonic()
+        while True:
+            try:
+                get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                if timeout is not None and time.monotonic() - started >= timeout:
+                    raise TimeoutError() from None
+                if polling_interval is not None:
+                    time.sleep(polling_interval)
+                if _worker_stopping.is_set():
+                    raise TimeoutError() from None

@@ -6,11 +6,13 @@ simulator, the web server and a Celery worker with beat). Each step is a functio
 
 Stopping: every child runs in its own process group (so a terminal's Ctrl-C reaches only this
 command, once). From the first step on, SIGINT, SIGTERM and SIGHUP stop the demo: each child's
-leader gets SIGTERM (the Celery worker then shuts down warm and puts back the messages it had not
-started), and a group still alive after ``STOP_TIMEOUT`` seconds, or when a second signal
-arrives, is killed with SIGKILL. Once a leader has exited, whatever is left in its group (pool
-processes, embedded beat) is killed too, so no child outlives the demo. On Linux each leader also
-gets SIGTERM if this process dies without cleaning up (``PR_SET_PDEATHSIG``).
+leader gets SIGTERM, last started first and each once the ones started after it have ended (the
+Celery worker shuts down warm, finishing its running tasks while the simulator still answers and
+putting back the messages it had not started), and whatever is still alive after
+``STOP_TIMEOUT`` seconds in all, or when a second signal arrives, is killed with SIGKILL. Once a
+leader has exited, whatever is left in its group (pool processes, embedded beat) is killed too,
+so no child outlives the demo. On Linux each leader also gets SIGTERM if this process dies
+without cleaning up (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from backoffice.demo import step_link_accounts, step_simulator, step_simulator_s
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "allegro-demo-2026"
-STOP_TIMEOUT = 20.0  # seconds a child gets to stop after SIGTERM before SIGKILL
+STOP_TIMEOUT = 20.0  # seconds the children get in all to stop after the first SIGTERM
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -92,6 +94,9 @@ DemoStep = Callable[[DemoContext], None]
 def step_migrate(ctx: DemoContext) -> None:
     ctx.say("applying migrations…")
     call_command("migrate", interactive=False, verbosity=0)
+
+
+def step_schedules(ctx: DemoContext) -> None:
     call_command("setup_schedules", verbosity=0)  # the mirror's beat entries (idempotent)
 
 
@@ -150,13 +155,15 @@ def step_worker(ctx: DemoContext) -> None:
 
 
 # Ordered so that the slow starts overlap: the simulator comes up while migrations are applied
-# here, and the web server starts while the simulator is seeded. The worker starts only once the
-# simulator answers and holds its sellers (the mirror's first runs talk to it).
+# here, and the web server starts (as soon as the schema is there) while the beat entries and the
+# demo staff are written and the simulator is seeded. The worker starts only once the simulator
+# answers and holds its sellers (the mirror's first runs talk to it), and the beat entries exist.
 STEPS: list[DemoStep] = [
     step_simulator,  # backoffice/demo.py: start the Allegro simulator (no waiting)
     step_migrate,
-    step_demo_staff,
     step_web,
+    step_schedules,
+    step_demo_staff,
     step_simulator_seed,  # backoffice/demo.py: wait for the simulator, seed it when empty
     step_worker,
     step_link_accounts,  # backoffice/demo.py: link two simulated sellers through the real flow
@@ -212,28 +219,35 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop(self, ctx: DemoContext) -> None:
-        """SIGTERM each leader, wait up to STOP_TIMEOUT, then SIGKILL what is left of each group."""
+        """SIGTERM each leader, last started first; SIGKILL what is left after STOP_TIMEOUT.
+
+        One at a time, each once the children started after it have ended: the worker finishes
+        (or puts back) its tasks while the simulator and web server it talks to still answer,
+        instead of failing them and retrying against a simulator that is gone.
+        """
         hurry: list[int] = []  # a second signal while stopping: kill at once
         for sig in STOP_SIGNALS:
             signal.signal(sig, lambda signum, frame: hurry.append(signum))
+        deadline = time.monotonic() + STOP_TIMEOUT
+        asked: set[int] = set()
         for _, process in reversed(ctx.children):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        running = list(reversed(ctx.children))
-        while running:
-            running = [(name, p) for name, p in running if p.poll() is None]
-            if not running:
+                asked.add(process.pid)
+            while process.poll() is None and not hurry and time.monotonic() <= deadline:
+                time.sleep(0.05)
+            if process.poll() is None:
                 break
-            if hurry or time.monotonic() > deadline:
-                for name, process in running:
-                    why = "a second signal" if hurry else f"{STOP_TIMEOUT:.0f} s"
-                    self.stderr.write(f"{name} did not stop ({why}); killing it.")
-                    _kill_group(process.pid)
-                for _, process in running:
-                    process.wait()
-                break
-            time.sleep(0.1)
+        running = [(name, p) for name, p in reversed(ctx.children) if p.poll() is None]
+        for name, process in running:
+            if process.pid in asked:
+                why = "a second signal" if hurry else f"{STOP_TIMEOUT:.0f} s"
+                self.stderr.write(f"{name} did not stop ({why}); killing it.")
+            else:
+                self.stderr.write(f"killing {name} as well.")
+            _kill_group(process.pid)
+        for _, process in running:
+            process.wait()
         for _, process in ctx.children:
             _kill_group(process.pid)  # leftovers of a leader that has exited (pool, beat)
         if ctx.children:
