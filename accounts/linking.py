@@ -34,7 +34,7 @@ from allegro import errors
 from allegro.api.me import Me, get_me
 from allegro.client import AllegroClient
 from allegro.oauth import InvalidGrant, TokenPair, new_pkce, new_state
-from allegro.transport import StaticTokenSource
+from allegro.transport import RetryPolicy, StaticTokenSource
 
 SESSION_KEY = "allegro_link_flows"
 MAX_PENDING_FLOWS = 5
@@ -138,6 +138,7 @@ def _who(pair: TokenPair) -> Me:
         StaticTokenSource(pair.access_token),
         process_governor(),
         account_key="linking",
+        retry=RetryPolicy(base_delay=float(settings.ALLEGRO_RETRY_BASE_DELAY)),
     )
     try:
         return get_me(client)

@@ -36,6 +36,7 @@ from sandbox.http import (
     error_item,
     json_bytes,
     raw_response,
+    retry_after_value,
 )
 from sandbox.state import State
 
@@ -141,7 +142,7 @@ def wrap(runtime: Runtime, route: RouteSpec) -> Any:
             and not runtime.limiter.user_allows(user=user, cfg=faults.user_bucket, now=now)
         ):
             state.stats.rate_limited += 1
-            return too_many("Too many requests for this user", 1), True
+            return too_many("Too many requests for this user", faults.user_bucket.retry_after), True
         if faults.applies_to(request.url.path):
             if faults.roll(faults.slow_rate):
                 await asyncio.sleep(faults.slow_seconds)
@@ -362,7 +363,7 @@ def translate_errors(response: Response) -> Response:
 
 def too_many(message: str, retry: float) -> Response:
     err = error_item(code="TOO_MANY_REQUESTS", message=message)
-    return errors_response([err], status=429, headers={"Retry-After": str(max(1, int(retry)))})
+    return errors_response([err], status=429, headers={"Retry-After": retry_after_value(retry)})
 
 
 class DropConnections:

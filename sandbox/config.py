@@ -72,6 +72,7 @@ SETTINGS = (
     "operation_delay",
     "command_delay",
     "event_retention",
+    "message_send_interval",
 )
 
 
@@ -91,6 +92,8 @@ class SandboxConfig:
     operation_delay: float = 0.0
     command_delay: float = 0.0
     event_retention: int = 24 * 3600
+    # Allegro lets a user send one message a second (simulated time); a test may shorten it.
+    message_send_interval: float = 1.0
 
     def settings(self) -> dict[str, float]:
         """The runtime-adjustable settings (``/__sandbox__/settings``)."""

@@ -17,7 +17,9 @@ class RateLimit:
     """Allegro's per-Client-ID limit: ``limit`` requests per ``window`` s, then 429 and a block.
 
     While blocked, every further call answers 429 and pushes the end of the block to
-    ``now + block`` (the block *extends* while the client keeps calling).
+    ``now + block`` (the block *extends* while the client keeps calling). The 429's
+    ``Retry-After`` is the block in whole seconds, as Allegro sends it; a block under a second
+    (a test's scale-down, never Allegro's) is sent as it is (``Retry-After: 0.2``).
     """
 
     enabled: bool = True
@@ -28,11 +30,13 @@ class RateLimit:
 
 @dataclass
 class UserBucket:
-    """Per-user leaky bucket: leaks ``rate`` requests/s, holds ``capacity``; overflow is 429."""
+    """Per-user leaky bucket: leaks ``rate`` requests/s, holds ``capacity``; overflow is 429
+    with ``Retry-After: retry_after`` (1 s, the shortest Allegro sends; see ``RateLimit``)."""
 
     enabled: bool = False
     rate: float = 10.0
     capacity: int = 20
+    retry_after: float = 1.0
 
 
 @dataclass

@@ -190,6 +190,15 @@ def json_bytes(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
+def retry_after_value(seconds: float) -> str:
+    """A 429's ``Retry-After``: whole seconds (at least 1) as Allegro sends them; under a second
+    (only a test's scaled-down limit, set through ``/__sandbox__/faults`` or ``/settings``) the
+    value as it is (``0.2``)."""
+    if 0 < seconds < 1:
+        return f"{seconds:g}"
+    return str(max(1, int(seconds)))
+
+
 def raw_response(
     body: bytes, *, status: int = 200, media: str = V1, headers: dict[str, str] | None = None
 ) -> Response:

@@ -334,6 +334,10 @@ MIRROR_ORDER_WRITE_BATCH: int = env.int("MIRROR_ORDER_WRITE_BATCH", default=500)
 # From this many rows deep the offer / order lists' pager links carry a cursor (ui/paging.py): the
 # next page is read after the last row shown (per account, by index) instead of by offset.
 LIST_KEYSET_FROM: int = env.int("LIST_KEYSET_FROM", default=1000)
+# Pages that follow something running (a job, a refund, a sync) poll with htmx at the interval
+# their template names (``every {{ 2|poll }}``: 2 s); this factor scales every one of them
+# (ui/templatetags/polling.py). 1 keeps the templates' intervals.
+UI_POLL_SCALE: float = env.float("UI_POLL_SCALE", default=1.0)
 
 # --- logging: never log secrets; tokens are never passed to a logger -------------------------
 # runserver's access log (django.server) has the OAuth callback's code/state redacted; gunicorn's

@@ -31,6 +31,7 @@ from sandbox.http import (
     int_param,
     json_bytes,
     raw_response,
+    retry_after_value,
     unprocessable,
 )
 from sandbox.orders import load_order
@@ -45,7 +46,6 @@ ATTACHMENT_KIND = "msg_attachment"
 RATE_KIND = "msg_rate"
 MAX_TEXT = 2000
 MAX_ATTACHMENT = 5242880
-SEND_INTERVAL = 1.0
 ATTACHMENT_TYPES = (
     "image/png",
     "image/gif",
@@ -213,10 +213,12 @@ def message_text(body: dict[str, Any]) -> str:
 
 
 def send_limited(ctx: Ctx) -> Response | None:
-    """1 request per second per user on sending: the answer when the caller is too fast."""
+    """1 request per second per user on sending (``message_send_interval``, ``/settings``): the
+    answer when the caller is too fast."""
+    interval = ctx.state.config.message_send_interval
     last = ctx.store.doc_get(kind=RATE_KIND, id_=ctx.seller_id, seller_id=ctx.seller_id)
     now = ctx.state.clock.now()
-    if last is not None and now - float(last["at"]) < SEND_INTERVAL:
+    if last is not None and now - float(last["at"]) < interval:
         ctx.state.stats.rate_limited += 1
         err = error_item(
             code="TooManyRequestsException",
@@ -226,7 +228,7 @@ def send_limited(ctx: Ctx) -> Response | None:
             json_bytes({"errors": [err]}),
             status=429,
             media=ctx.route.error_media,
-            headers={"Retry-After": "1"},
+            headers={"Retry-After": retry_after_value(interval)},
         )
     ctx.store.doc_put(kind=RATE_KIND, id_=ctx.seller_id, seller_id=ctx.seller_id, doc={"at": now})
     return None

@@ -18,7 +18,7 @@ FAULTS = {
     "error_rate": 0.10,
     "error_statuses": [500, 502, 503, 504],
     "drop_rate": 0.03,
-    "user_bucket": {"enabled": True, "rate": 25.0, "capacity": 3},
+    "user_bucket": {"enabled": True, "rate": 25.0, "capacity": 3, "retry_after": 0.2},
 }
 
 
@@ -79,8 +79,10 @@ def test_faulty_initial_and_incremental_sync_end_equal(
     sim.control("DELETE", "/stats")
     # The user bucket alone never overflowed here (one request at a time): the client id's
     # limit is lowered so the initial pass meets a 429 or two (each pauses every request of the
-    # client id for its Retry-After, 1 s).
-    sim.control("PUT", "/faults", {**FAULTS, "rate_limit": {"limit": 5, "window": 60, "block": 1}})
+    # client id for its Retry-After: 0.2 s, a simulator-only scale-down of Allegro's 1 s).
+    sim.control(
+        "PUT", "/faults", {**FAULTS, "rate_limit": {"limit": 5, "window": 60, "block": 0.2}}
+    )
     for resource in RESOURCES:
         drive(linked, resource)
     stats = sim.control("GET", "/stats")

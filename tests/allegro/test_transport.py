@@ -195,6 +195,11 @@ def test_timeouts_are_transient(
 
 # --- 429: pause everyone, send nothing during the block ---------------------------------------
 
+# A fifth of a second (the simulator then sends ``Retry-After: 0.2``; Allegro's shortest is 1 s):
+# the governor's pause starts when the 429 is back, after the simulator's block began, so a call
+# sent during the pause would meet the block and be a second 429 whatever the block's length.
+BLOCK = 0.2
+
 
 class PauseRecorder(RecordingGovernor):
     def __init__(self, inner: Any) -> None:
@@ -224,7 +229,7 @@ def test_429_pauses_the_governor_and_nothing_is_sent_during_the_block(
     make_client: Callable[..., AllegroClient],
     redis_governor: RateGovernor,
 ) -> None:
-    faults(sim, rate_limit={"limit": 3, "window": 60, "block": 1})
+    faults(sim, rate_limit={"limit": 3, "window": 60, "block": BLOCK})
     governor = PauseRecorder(redis_governor)
     client = make_client(governor=governor)
     for _ in range(4):
@@ -242,7 +247,7 @@ def test_429_from_one_account_holds_back_every_thread(
     make_client: Callable[..., AllegroClient],
     redis_governor: RateGovernor,
 ) -> None:
-    faults(sim, rate_limit={"limit": 10, "window": 60, "block": 1})
+    faults(sim, rate_limit={"limit": 10, "window": 60, "block": BLOCK})
     governor = PauseRecorder(redis_governor)
     clients = [make_client(seller=s, governor=governor) for s in (SELLER_ID, OTHER_SELLER_ID)]
     failures: list[BaseException] = []

@@ -78,6 +78,25 @@ def test_user_leaky_bucket(sim: SimulatorProcess, faults: Any) -> None:
         assert second.get("/me").status_code == 200
 
 
+def test_retry_after_is_whole_seconds_unless_a_test_scales_the_limit_below_one(
+    sim: SimulatorProcess, faults: Any
+) -> None:
+    faults(rate_limit={"limit": 1, "window": 60, "block": 60})
+    with api_client(sim, sim.token("10000001")) as mine:
+        assert mine.get("/me").status_code == 200
+        assert mine.get("/me").headers["Retry-After"] == "60"  # Allegro's: whole seconds
+        faults(rate_limit={"block": 0.2})
+        assert mine.get("/me").headers["Retry-After"] == "0.2"  # a scaled-down block
+    faults(
+        rate_limit={"enabled": False}, user_bucket={"enabled": True, "rate": 0.001, "capacity": 1}
+    )
+    with api_client(sim, sim.token("10000002")) as theirs:
+        assert theirs.get("/me").status_code == 200
+        assert theirs.get("/me").headers["Retry-After"] == "1"
+        faults(user_bucket={"retry_after": 0.25})
+        assert theirs.get("/me").headers["Retry-After"] == "0.25"
+
+
 def test_random_server_errors(api: httpx.Client, faults: Any) -> None:
     faults(error_rate=1.0, error_statuses=[503])
     response = api.get("/me")

@@ -95,6 +95,16 @@ def test_sending_is_limited_to_one_per_second_per_user(
     sim.control("POST", "/clock", {"advance": 2})
     third = api.post(f"/messaging/threads/{thread_id}/messages", json={"text": "Trzy"})
     assert third.status_code == 201, third.text
+    # a test may shorten the interval (``/settings``): the 429 then says how much
+    sim.control("PUT", "/settings", {"message_send_interval": 0.2})
+    fourth = api.post(f"/messaging/threads/{thread_id}/messages", json={"text": "Cztery"})
+    assert fourth.status_code == 429
+    assert fourth.headers["Retry-After"] == "0.2"
+    sim.control("POST", "/clock", {"advance": 0.2})
+    assert (
+        api.post(f"/messaging/threads/{thread_id}/messages", json={"text": "Pięć"}).status_code
+        == 201
+    )
 
 
 def test_new_message_to_an_orders_buyer(sim: SimulatorProcess, api: httpx.Client) -> None:

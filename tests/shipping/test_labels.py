@@ -198,10 +198,10 @@ def test_a_429_mid_batch_waits_and_completes(
     shipments = make_shipments(operator, shops, sim, 2)
     client = client_for(operator)
     sim_stats(clear=True)
-    # one more request goes through, then the client id is blocked (429) for a second (the
-    # shortest Retry-After there is)
+    # one more request goes through, then the client id is blocked (429) for a fifth of a second
+    # (``Retry-After: 0.2``, a simulator-only scale-down of Allegro's shortest, 1 s)
     sim.control(
-        "PUT", "/faults", {"rate_limit": {"enabled": True, "limit": 1, "window": 600, "block": 1}}
+        "PUT", "/faults", {"rate_limit": {"enabled": True, "limit": 1, "window": 600, "block": 0.2}}
     )
     job = print_labels(client, shipments)
     # the second account's request met the block: it waited (Retry-After) and went through
