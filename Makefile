@@ -10,6 +10,11 @@ APPS := backoffice accounts offers orders shipping aftersales mirror jobs ui
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/backoffice)
 TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_WORKERS ?= 2
+# Bytecode caching stays on even where the environment switches it off: the suite and the demo
+# start dozens of Python processes (xdist workers, servers, Celery workers, the simulator), and
+# each would compile the project's modules again from source (about 0.35 CPU-s per Django
+# process, measured) and pytest rewrite every test module again. __pycache__ is git-ignored.
+unexport PYTHONDONTWRITEBYTECODE
 # Throwaway values so `check --deploy` can load the production settings.
 DEPLOY_ENV := DJANGO_SETTINGS_MODULE=backoffice.settings.production \
 	SECRET_KEY=check-deploy-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \

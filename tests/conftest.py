@@ -25,7 +25,11 @@ import pytest
 # main thread; Django would otherwise refuse ORM calls from "async context".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins: list[str] = ["tests.plugins.simulator", "tests.plugins.allegro_accounts"]
+pytest_plugins: list[str] = [
+    "tests.plugins.simulator",
+    "tests.plugins.allegro_accounts",
+    "tests.polling",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

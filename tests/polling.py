@@ -1,13 +1,13 @@
-"""Browser flows poll faster: ``UI_POLL_SCALE`` 0.1 (a page's ``every 2s`` is ``every 200ms``)
+"""Browser flows poll faster: ``UI_POLL_SCALE`` 0.25 (a page's ``every 2s`` is ``every 500ms``)
 for every test that runs the live server, so a flow that waits for a job, a refund or a message
-to show up is not waiting out the seconds between two polls. A conftest imports the fixture to
-apply it to its folder."""
+to show up is not waiting out the seconds between two polls. A plugin of the whole suite
+(``tests/conftest.py``); pages rendered without a browser keep the templates' intervals."""
 
 from __future__ import annotations
 
 import pytest
 
-BROWSER_POLL_SCALE = 0.1
+BROWSER_POLL_SCALE = 0.25
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from tests.factories import staff_member
 from tests.mirror.conftest import drive
 from tests.plugins.allegro_accounts import OTHER_SELLER_LOGIN, SELLER_LOGIN
 from tests.plugins.simulator import SMALL_SEED
-from tests.polling import browser_polls_fast  # noqa: F401 (autouse: browser pages poll faster)
 from tests.synced_template import synced_accounts
 
 SHIPPING_SEED = {**SMALL_SEED, "offers": 20, "orders": 60}
