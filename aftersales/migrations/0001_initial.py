@@ -38,6 +38,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'dispute',
                 'verbose_name_plural': 'disputes',
                 'ordering': ['-opened_at'],
+                'indexes': [models.Index(fields=['account', 'status'], name='dispute_account_status'), models.Index(fields=['account', '-opened_at'], name='dispute_account_opened')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='dispute_unique')],
             },
         ),
         migrations.CreateModel(
@@ -58,6 +60,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'dispute message',
                 'verbose_name_plural': 'dispute messages',
                 'ordering': ['dispute_id', 'created_at'],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='dispute_message_unique')],
             },
         ),
         migrations.CreateModel(
@@ -92,6 +95,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'rating',
                 'verbose_name_plural': 'ratings',
                 'ordering': ['-last_changed_at'],
+                'indexes': [models.Index(fields=['account', '-last_changed_at'], name='rating_account_changed'), models.Index(fields=['account', 'recommended'], name='rating_account_recommended')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='rating_unique')],
             },
         ),
         migrations.CreateModel(
@@ -109,6 +114,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'rating revision',
                 'verbose_name_plural': 'rating revisions',
                 'ordering': ['rating_id', 'recorded_at', 'id'],
+                'indexes': [models.Index(fields=['rating', 'recorded_at'], name='rating_revision_rating')],
             },
         ),
         migrations.CreateModel(
@@ -129,42 +135,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'return policy',
                 'verbose_name_plural': 'return policies',
                 'ordering': ['name'],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='return_policy_unique')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='dispute',
-            index=models.Index(fields=['account', 'status'], name='dispute_account_status'),
-        ),
-        migrations.AddIndex(
-            model_name='dispute',
-            index=models.Index(fields=['account', '-opened_at'], name='dispute_account_opened'),
-        ),
-        migrations.AddConstraint(
-            model_name='dispute',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='dispute_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='disputemessage',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='dispute_message_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='rating',
-            index=models.Index(fields=['account', '-last_changed_at'], name='rating_account_changed'),
-        ),
-        migrations.AddIndex(
-            model_name='rating',
-            index=models.Index(fields=['account', 'recommended'], name='rating_account_recommended'),
-        ),
-        migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='rating_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='ratingrevision',
-            index=models.Index(fields=['rating', 'recorded_at'], name='rating_revision_rating'),
-        ),
-        migrations.AddConstraint(
-            model_name='returnpolicy',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='return_policy_unique'),
         ),
     ]

@@ -37,6 +37,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'customer return',
                 'verbose_name_plural': 'customer returns',
                 'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['account', 'status'], name='return_account_status'), models.Index(fields=['account', 'order_id'], name='return_account_order')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='customer_return_unique')],
             },
         ),
         migrations.CreateModel(
@@ -97,6 +99,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'message thread',
                 'verbose_name_plural': 'message threads',
                 'ordering': ['read', '-last_message_at'],
+                'indexes': [models.Index(fields=['account', 'read', '-last_message_at'], name='thread_unread'), models.Index(fields=['account', 'order_id'], name='thread_account_order')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='message_thread_unique')],
             },
         ),
         migrations.CreateModel(
@@ -126,6 +130,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'message',
                 'verbose_name_plural': 'messages',
                 'ordering': ['thread_id', 'created_at'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('allegro_id', ''), _negated=True), fields=('account', 'allegro_id'), name='message_unique')],
             },
         ),
         migrations.CreateModel(
@@ -157,6 +162,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'refund',
                 'verbose_name_plural': 'refunds',
                 'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['account', 'order_id'], name='refund_account_order')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('allegro_id', ''), _negated=True), fields=('account', 'allegro_id'), name='refund_unique'), models.UniqueConstraint(condition=models.Q(('command_id', ''), _negated=True), fields=('account', 'command_id'), name='refund_command_unique')],
             },
         ),
         migrations.CreateModel(
@@ -182,6 +189,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'commission refund claim',
                 'verbose_name_plural': 'commission refund claims',
                 'ordering': ['-created_at'],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='refund_claim_unique')],
             },
         ),
         migrations.CreateModel(
@@ -225,49 +233,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['account', '-occurred_at'], name='billing_account_occurred'), models.Index(fields=['account', 'order_id'], name='billing_account_order'), models.Index(fields=['account', 'type_id'], name='billing_account_type')],
                 'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='billing_entry_unique')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='customerreturn',
-            index=models.Index(fields=['account', 'status'], name='return_account_status'),
-        ),
-        migrations.AddIndex(
-            model_name='customerreturn',
-            index=models.Index(fields=['account', 'order_id'], name='return_account_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='customerreturn',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='customer_return_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='messagethread',
-            index=models.Index(fields=['account', 'read', '-last_message_at'], name='thread_unread'),
-        ),
-        migrations.AddIndex(
-            model_name='messagethread',
-            index=models.Index(fields=['account', 'order_id'], name='thread_account_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='messagethread',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='message_thread_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('allegro_id', ''), _negated=True), fields=('account', 'allegro_id'), name='message_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['account', 'order_id'], name='refund_account_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.UniqueConstraint(condition=models.Q(('allegro_id', ''), _negated=True), fields=('account', 'allegro_id'), name='refund_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.UniqueConstraint(condition=models.Q(('command_id', ''), _negated=True), fields=('account', 'command_id'), name='refund_command_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='refundclaim',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='refund_claim_unique'),
         ),
     ]

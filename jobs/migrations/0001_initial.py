@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'job',
                 'verbose_name_plural': 'jobs',
                 'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['actor', '-created_at'], name='job_actor_created'), models.Index(condition=models.Q(('status__in', ['queued', 'running', 'waiting'])), fields=['status', 'leased_until'], name='job_active')],
             },
         ),
         migrations.CreateModel(
@@ -70,22 +71,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'job item',
                 'verbose_name_plural': 'job items',
                 'ordering': ['job', 'position', 'pk'],
+                'indexes': [models.Index(fields=['account', 'key', '-updated_at'], name='job_item_target')],
+                'constraints': [models.UniqueConstraint(fields=('job', 'account', 'key'), name='job_item_unique_key')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['actor', '-created_at'], name='job_actor_created'),
-        ),
-        migrations.AddIndex(
-            model_name='job',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'running', 'waiting'])), fields=['status', 'leased_until'], name='job_active'),
-        ),
-        migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(fields=['account', 'key', '-updated_at'], name='job_item_target'),
-        ),
-        migrations.AddConstraint(
-            model_name='jobitem',
-            constraint=models.UniqueConstraint(fields=('job', 'account', 'key'), name='job_item_unique_key'),
         ),
     ]

@@ -56,6 +56,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'order',
                 'verbose_name_plural': 'orders',
                 'ordering': ['-bought_at', 'allegro_id'],
+                'indexes': [models.Index(models.F('account'), models.OrderBy(models.F('bought_at'), descending=True), name='order_account_bought'), models.Index(fields=['account', 'fulfillment_status'], name='order_account_fulfil'), models.Index(fields=['account', 'status'], name='order_account_status'), models.Index(fields=['account', 'marketplace'], name='order_account_market'), models.Index(fields=['account', 'line_items_sent'], name='order_account_sent'), models.Index(fields=['account', 'buyer_login'], name='order_account_buyer'), models.Index(fields=['account', 'buyer_email'], name='order_account_email'), models.Index(fields=['account', 'allegro_updated_at'], name='order_account_updated')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='order_unique_per_account')],
             },
         ),
         migrations.CreateModel(
@@ -73,6 +75,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'order event',
                 'verbose_name_plural': 'order events',
                 'ordering': ['-occurred_at'],
+                'indexes': [models.Index(fields=['account', 'checkout_form_id'], name='order_event_form')],
+                'constraints': [models.UniqueConstraint(fields=('account', 'allegro_id'), name='order_event_unique')],
             },
         ),
         migrations.CreateModel(
@@ -93,6 +97,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'order line',
                 'verbose_name_plural': 'order lines',
                 'ordering': ['order_id', 'id'],
+                'indexes': [models.Index(fields=['account', 'allegro_id'], name='line_item_account_id'), models.Index(fields=['account', 'offer_id'], name='line_item_account_offer')],
+                'constraints': [models.UniqueConstraint(fields=('order', 'allegro_id'), name='line_item_unique_per_order')],
             },
         ),
         migrations.CreateModel(
@@ -112,70 +118,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'tracking number',
                 'verbose_name_plural': 'tracking numbers',
                 'ordering': ['order_id', 'created_at'],
+                'indexes': [models.Index(fields=['account', 'waybill'], name='tracking_account_waybill')],
+                'constraints': [models.UniqueConstraint(fields=('order', 'allegro_id'), name='tracking_unique_per_order')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(models.F('account'), models.OrderBy(models.F('bought_at'), descending=True), name='order_account_bought'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'fulfillment_status'], name='order_account_fulfil'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'status'], name='order_account_status'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'marketplace'], name='order_account_market'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'line_items_sent'], name='order_account_sent'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'buyer_login'], name='order_account_buyer'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'buyer_email'], name='order_account_email'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'allegro_updated_at'], name='order_account_updated'),
-        ),
-        migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='order_unique_per_account'),
-        ),
-        migrations.AddIndex(
-            model_name='orderevent',
-            index=models.Index(fields=['account', 'checkout_form_id'], name='order_event_form'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderevent',
-            constraint=models.UniqueConstraint(fields=('account', 'allegro_id'), name='order_event_unique'),
-        ),
-        migrations.AddIndex(
-            model_name='orderlineitem',
-            index=models.Index(fields=['account', 'allegro_id'], name='line_item_account_id'),
-        ),
-        migrations.AddIndex(
-            model_name='orderlineitem',
-            index=models.Index(fields=['account', 'offer_id'], name='line_item_account_offer'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderlineitem',
-            constraint=models.UniqueConstraint(fields=('order', 'allegro_id'), name='line_item_unique_per_order'),
-        ),
-        migrations.AddIndex(
-            model_name='trackingnumber',
-            index=models.Index(fields=['account', 'waybill'], name='tracking_account_waybill'),
-        ),
-        migrations.AddConstraint(
-            model_name='trackingnumber',
-            constraint=models.UniqueConstraint(fields=('order', 'allegro_id'), name='tracking_unique_per_order'),
         ),
     ]

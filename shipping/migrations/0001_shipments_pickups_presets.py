@@ -71,6 +71,11 @@ class Migration(migrations.Migration):
                 "verbose_name": "package preset",
                 "verbose_name_plural": "package presets",
                 "ordering": ["account", "position", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "name"), name="package_preset_unique_name"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
@@ -112,6 +117,12 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "default package of a delivery method",
                 "verbose_name_plural": "default packages of delivery methods",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "delivery_method_id"),
+                        name="delivery_method_default_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
@@ -171,6 +182,13 @@ class Migration(migrations.Migration):
                 "verbose_name": "pickup",
                 "verbose_name_plural": "pickups",
                 "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("allegro_id", ""), _negated=True),
+                        fields=("account", "allegro_id"),
+                        name="pickup_unique_per_account",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
@@ -327,6 +345,26 @@ class Migration(migrations.Migration):
                 "verbose_name": "shipment",
                 "verbose_name_plural": "shipments",
                 "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        models.F("account"),
+                        models.OrderBy(models.F("created_at"), descending=True),
+                        name="shipment_account_created",
+                    ),
+                    models.Index(fields=["account", "carrier"], name="shipment_account_carrier"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ["creating", "created"])),
+                        fields=("order",),
+                        name="shipment_one_live_per_order",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("allegro_id", ""), _negated=True),
+                        fields=("account", "allegro_id"),
+                        name="shipment_unique_per_account",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
@@ -388,58 +426,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "parcel",
                 "verbose_name_plural": "parcels",
                 "ordering": ["shipment_id", "position"],
+                "indexes": [models.Index(fields=["waybill"], name="shipment_package_waybill")],
             },
-        ),
-        migrations.AddConstraint(
-            model_name="packagepreset",
-            constraint=models.UniqueConstraint(
-                fields=("account", "name"), name="package_preset_unique_name"
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="deliverymethoddefault",
-            constraint=models.UniqueConstraint(
-                fields=("account", "delivery_method_id"), name="delivery_method_default_unique"
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="pickup",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("allegro_id", ""), _negated=True),
-                fields=("account", "allegro_id"),
-                name="pickup_unique_per_account",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="shipment",
-            index=models.Index(
-                models.F("account"),
-                models.OrderBy(models.F("created_at"), descending=True),
-                name="shipment_account_created",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="shipment",
-            index=models.Index(fields=["account", "carrier"], name="shipment_account_carrier"),
-        ),
-        migrations.AddConstraint(
-            model_name="shipment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ["creating", "created"])),
-                fields=("order",),
-                name="shipment_one_live_per_order",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="shipment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("allegro_id", ""), _negated=True),
-                fields=("account", "allegro_id"),
-                name="shipment_unique_per_account",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="shipmentpackage",
-            index=models.Index(fields=["waybill"], name="shipment_package_waybill"),
         ),
     ]
