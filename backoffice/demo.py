@@ -18,6 +18,7 @@ import httpx
 from django.conf import settings
 
 from accounts.models import AccountStatus, AccountToken, AllegroAccount
+from allegro.transport import tls_context
 from sandbox.consent import approve
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _health(http: httpx.Client, url: str) -> dict[str, object] | None:
 
 def _probe_client() -> httpx.Client:
     """One client for a step's repeated probes: a new client per probe costs an SSL context."""
-    return httpx.Client(timeout=2)
+    return httpx.Client(timeout=2, verify=tls_context())
 
 
 def _wait_for(check: Callable[[], bool], what: str, *, seconds: float = 60) -> None:
@@ -115,7 +116,8 @@ def step_simulator_seed(ctx: DemoContext) -> None:
     ctx.options[_STATE_KEY] = False
     if not health.get("sellers"):
         ctx.say("seeding the simulator (sellers, offers, orders)…")
-        httpx.post(f"{url}/__sandbox__/seed", json=SEED, timeout=600).raise_for_status()
+        seeded = httpx.post(f"{url}/__sandbox__/seed", json=SEED, timeout=600, verify=tls_context())
+        seeded.raise_for_status()
         ctx.options[_STATE_KEY] = True
     ctx.notes.append(f"Allegro simulator: {url} (control plane: {url}/__sandbox__/health)")
 
@@ -130,7 +132,7 @@ def _needs_link(login: str, *, fresh_simulator: bool) -> bool:
 
 
 def _signed_in_client(base: str, email: str, password: str) -> httpx.Client:
-    http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    http = httpx.Client(base_url=base, timeout=60, follow_redirects=False, verify=tls_context())
     http.get("/auth/login/")
     answer = http.post(
         "/auth/login/",
@@ -155,7 +157,7 @@ def link_seller(http: httpx.Client, base: str, login: str) -> None:
     )
     if started.status_code != 302:
         raise RuntimeError(f"'Link an Allegro account' answered HTTP {started.status_code}")
-    with httpx.Client(timeout=60) as allegro:
+    with httpx.Client(timeout=60, verify=tls_context()) as allegro:
         callback = approve(allegro, started.headers["location"], seller_login=login)
     finished = http.get(callback)
     if finished.status_code != 302:
