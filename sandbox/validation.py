@@ -21,11 +21,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from jsonschema._format import FormatChecker
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.media_types.util import json_loads
 from openapi_core.templating.paths.datatypes import PathOperationServer
 from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_core.validation.request.validators import V30RequestValidator
+from openapi_core.validation.response.validators import V30ResponseValidator
+from openapi_core.validation.schemas.datatypes import FormatValidatorsDict
+from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
+from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sandbox.http import BETA, V1
@@ -93,16 +99,64 @@ class RememberingPathFinder(APICallPathFinder):
         return found
 
 
+class SharedFormatCheckerFactory(SchemaValidatorsFactory):
+    """openapi-core's schema validator factory, with one format checker instead of a deep copy.
+
+    openapi-core makes a jsonschema validator for every schema it checks (each parameter, each
+    body) and gives each a deep copy of the format checker (a twentieth of the simulator's CPU
+    in the test suite). The checker only maps format names to functions, and nothing adds one
+    here (no custom formats, ``extra_format_validators`` empty: the copy would be changed only by
+    them), so every validator of the process can share one."""
+
+    def __init__(self, schema_validator_cls: Any) -> None:
+        super().__init__(schema_validator_cls)
+        self._shared: FormatChecker | None = None
+        self._shared_lock = threading.Lock()
+
+    def get_format_checker(
+        self,
+        format_validators: FormatValidatorsDict | None = None,
+        extra_format_validators: FormatValidatorsDict | None = None,
+    ) -> FormatChecker:
+        if format_validators is not None or extra_format_validators:
+            return super().get_format_checker(format_validators, extra_format_validators)
+        with self._shared_lock:
+            if self._shared is None:
+                self._shared = super().get_format_checker()
+            return self._shared
+
+
+class RequestValidator(V30RequestValidator):
+    """OpenAPI 3.0 request validation (openapi-core's), sharing one format checker."""
+
+    schema_validators_factory = SharedFormatCheckerFactory(OAS30WriteValidator)
+
+
+class ResponseValidator(V30ResponseValidator):
+    """OpenAPI 3.0 response validation (openapi-core's), sharing one format checker."""
+
+    schema_validators_factory = SharedFormatCheckerFactory(OAS30ReadValidator)
+
+
 def load_openapi(path: Path) -> OpenAPI:
     """The parsed spec, loaded at most once per process."""
     with _lock:
         if path not in _cache:
             with path.open("rb") as fh:
                 data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+            # OpenAPI 3.0 (Allegro's spec): the validators sharing a format checker; any other
+            # version: openapi-core's own, chosen by the version.
+            shared: dict[str, Any] = {}
+            if str(data.get("openapi", "")).startswith("3.0"):
+                shared = {
+                    "request_validator_cls": RequestValidator,
+                    "response_validator_cls": ResponseValidator,
+                }
             config = Config(
                 spec_validator_cls=None,
                 path_finder_cls=RememberingPathFinder,
                 extra_media_type_deserializers=dict.fromkeys(VENDOR_TYPES, json_loads),
+                **shared,
             )
             _cache[path] = OpenAPI.from_dict(data, config=config)
             _header_names[path] = ALWAYS_READ_HEADERS | declared_headers(data)

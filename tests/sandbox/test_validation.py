@@ -166,3 +166,21 @@ def test_remembered_paths_still_tell_operations_and_unknown_paths_apart(
     found = RememberingPathFinder._found
     assert any(key[2:] == ("get", "https://api.allegro.pl/me") for key in found)
     assert not any("no/such/path" in key[3] for key in found)
+
+
+def test_formats_are_checked_by_one_shared_format_checker(validator: SpecValidator) -> None:
+    """Every schema validator gets the same format checker (no deep copy per parameter or body),
+    and formats are still checked with it: a date-time query parameter that is not one fails,
+    another request after it with a valid one passes."""
+    from sandbox.validation import RequestValidator, ResponseValidator
+
+    forms = "/order/checkout-forms"
+    assert validator.request_errors(get(forms, [("updatedAt.gte", "yesterday")]))
+    assert validator.request_errors(get(forms, [("updatedAt.gte", "2026-12-01T10:00:00Z")])) == []
+    assert validator.request_errors(get(forms, [("lineItems.boughtAt.lte", "2026-13-45")]))
+    for factory in (
+        RequestValidator.schema_validators_factory,
+        ResponseValidator.schema_validators_factory,
+    ):
+        assert factory.get_format_checker() is factory.get_format_checker()
+        assert "date-time" in factory.get_format_checker().checkers
