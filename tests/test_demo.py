@@ -28,6 +28,7 @@ from django.conf import settings
 from backoffice.demo import _signed_in_client
 from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, port_is_free
 from tests.pages.order_page import wait_for_order_page
+from tests.polling import BROWSER_POLL_SCALE
 from tests.ports import free_port
 
 REPO = Path(settings.BASE_DIR)
@@ -184,6 +185,9 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
         # The worker looks at the embedded broker's queue ten times a second instead of once:
         # the sync's and the bulk job's many short tasks each waited up to a second for a poll.
         CELERY_BROKER_POLLING_INTERVAL="0.1",
+        # Its pages poll as in the other browser tests (tests/polling.py): a bulk job's page
+        # looks for news every 250 ms instead of every second.
+        UI_POLL_SCALE=str(BROWSER_POLL_SCALE),
         PYTHONUNBUFFERED="1",
     )
     port = free_port()
