@@ -14,6 +14,7 @@ from django.urls import reverse
 from allegro.config import SCOPES, Endpoints, endpoints_for
 from allegro.governor import Governor, GovernorLimits, LocalGovernor, RateGovernor
 from allegro.oauth import OAuthClient
+from allegro.transport import RetryPolicy
 
 # The simulator's built-in application (``python -m sandbox serve`` registers it by default), so
 # the demo needs no configuration. Allegro's sandbox and production need your own application.
@@ -24,6 +25,12 @@ CALLBACK_URL_NAME = "accounts:allegro_callback"
 
 def allegro_environment() -> str:
     return str(settings.ALLEGRO_ENVIRONMENT)
+
+
+def retry_policy() -> RetryPolicy:
+    """How every client retries a 5xx, a timeout or a dropped connection
+    (``ALLEGRO_RETRY_BASE_DELAY``)."""
+    return RetryPolicy(base_delay=float(settings.ALLEGRO_RETRY_BASE_DELAY))
 
 
 def allegro_endpoints() -> Endpoints:

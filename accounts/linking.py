@@ -26,6 +26,7 @@ from accounts.allegro_setup import (
     oauth_client,
     process_governor,
     product_scopes,
+    retry_policy,
 )
 from accounts.models import AccountGrant, AccountStatus, AllegroAccount, Role
 from accounts.signals import account_ready_for_sync
@@ -34,7 +35,7 @@ from allegro import errors
 from allegro.api.me import Me, get_me
 from allegro.client import AllegroClient
 from allegro.oauth import InvalidGrant, TokenPair, new_pkce, new_state
-from allegro.transport import RetryPolicy, StaticTokenSource
+from allegro.transport import StaticTokenSource
 
 SESSION_KEY = "allegro_link_flows"
 MAX_PENDING_FLOWS = 5
@@ -138,7 +139,7 @@ def _who(pair: TokenPair) -> Me:
         StaticTokenSource(pair.access_token),
         process_governor(),
         account_key="linking",
-        retry=RetryPolicy(base_delay=float(settings.ALLEGRO_RETRY_BASE_DELAY)),
+        retry=retry_policy(),
     )
     try:
         return get_me(client)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from accounts.allegro_setup import allegro_endpoints, process_governor
+from accounts.allegro_setup import allegro_endpoints, process_governor, retry_policy
 from accounts.audit import audit_log
 from accounts.clients import AccountAllegroClient
 from accounts.models import AccountStatus, AllegroAccount, Role
@@ -22,7 +21,6 @@ from accounts.selectors import (
 )
 from accounts.tokens import AccountNotUsable, AccountTokenSource, token_delete
 from allegro.governor import Lane
-from allegro.transport import RetryPolicy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -103,7 +101,7 @@ def allegro_client_for(*, account: AllegroAccount, lane: Lane = Lane.STAFF) -> A
         account_id=account.pk,
         account_key=f"account:{account.pk}",
         lane=lane,
-        retry=RetryPolicy(base_delay=float(settings.ALLEGRO_RETRY_BASE_DELAY)),
+        retry=retry_policy(),
     )
 
 
