@@ -17,6 +17,16 @@ from shipping.forms import CARRIER_CHOICES
 from ui import labels
 
 
+def _in_polish_and_english(source: str, value: object) -> tuple[str, str]:
+    """``source`` (``status_tags`` loaded) rendered with ``v`` = ``value``, in each language."""
+    template = engines["django"].from_string("{% load status_tags %}" + source)
+    rendered = []
+    for language in ("pl", "en"):
+        with translation.override(language):
+            rendered.append(template.render({"v": value}))
+    return rendered[0], rendered[1]
+
+
 @pytest.mark.parametrize(
     ("value", "polish", "english"),
     [
@@ -33,11 +43,7 @@ from ui import labels
 def test_a_period_reads_in_words_through_the_template_filter(
     value: str | None, polish: str, english: str
 ) -> None:
-    template = engines["django"].from_string("{% load status_tags %}{{ p|duration }}")
-    with translation.override("pl"):
-        assert template.render({"p": value}) == polish
-    with translation.override("en"):
-        assert template.render({"p": value}) == english
+    assert _in_polish_and_english("{{ v|duration }}", value) == (polish, english)
 
 
 @pytest.mark.parametrize(
@@ -53,11 +59,7 @@ def test_a_period_reads_in_words_through_the_template_filter(
 def test_a_percentage_uses_the_locales_decimal_separator(
     value: object, polish: str, english: str
 ) -> None:
-    template = engines["django"].from_string("{% load status_tags %}{{ v|percent }}")
-    with translation.override("pl"):
-        assert template.render({"v": value}) == polish
-    with translation.override("en"):
-        assert template.render({"v": value}) == english
+    assert _in_polish_and_english("{{ v|percent }}", value) == (polish, english)
 
 
 def test_carriers_read_as_the_shipping_filter_names_them() -> None:
