@@ -368,6 +368,9 @@ def claim_decide(
             "decision": decision,
             "message": body,
             "refund": f"{partial.amount:.2f} {partial.currency}" if partial else None,
+            # the same refund as data, for the claim's page (``claim_decision_of``)
+            "refund_amount": f"{partial.amount:.2f}" if partial else None,
+            "refund_currency": partial.currency if partial else None,
         },
         allegro_trace_id=changed.trace_id,
     )

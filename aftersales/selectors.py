@@ -250,7 +250,7 @@ class ClaimDecision:
 
 def claim_decision_of(*, dispute: Dispute) -> ClaimDecision | None:
     """The last decision sent on ``dispute`` from the back-office, read from its audit entry
-    (``claim.decision``, whose ``refund`` is "60.00 PLN" for a partial refund)."""
+    (``claim.decision``: ``refund_amount`` and ``refund_currency`` for a partial refund)."""
     entry = (
         AuditLogEntry.objects.filter(
             account_id=dispute.account_id,
@@ -264,11 +264,14 @@ def claim_decision_of(*, dispute: Dispute) -> ClaimDecision | None:
     after = entry.after if entry is not None and isinstance(entry.after, dict) else None
     if entry is None or after is None:
         return None
-    amount_text, _, currency = str(after.get("refund") or "").partition(" ")
+    amount, currency = after.get("refund_amount"), after.get("refund_currency")
+    if amount is None and after.get("refund"):
+        # entries written before the amount was kept as data: "60.00 PLN"
+        amount, _, currency = str(after["refund"]).partition(" ")
     return ClaimDecision(
         decision=str(after.get("decision") or ""),
-        refund_amount=decimal_or_none(amount_text),
-        refund_currency=currency,
+        refund_amount=decimal_or_none(amount),
+        refund_currency=str(currency or ""),
         decided_at=entry.created_at,
     )
 

@@ -137,6 +137,7 @@ def test_claim_accepted_with_a_partial_refund(
     assert claim.status == "CLAIM_ACCEPTED"
     entry = AuditLogEntry.objects.get(action="claim.decision")
     assert entry.after["refund"] == "12.50 PLN"
+    assert (entry.after["refund_amount"], entry.after["refund_currency"]) == ("12.50", "PLN")
     assert entry.allegro_trace_id
 
 
