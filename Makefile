@@ -74,7 +74,8 @@ services:
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -c "$$ENSURE_DB"
 
 # Debian packages the tests use: gettext (msgfmt), poppler-utils (pdftotext/pdfinfo read the
-# simulator's label and protocol PDFs) and Chromium for the browser tests.
+# simulator's label and protocol PDFs) and Chromium for the browser tests: chromium-headless-shell
+# runs most flows, the full chromium those that use its PDF viewer.
 chromium:
 	@if ! command -v msgfmt >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq gettext; fi
@@ -82,9 +83,11 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils; \
 		else echo "poppler-utils is missing: sudo apt-get install poppler-utils"; exit 1; fi; \
 	fi
-	@if [ ! -x /usr/bin/chromium ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-		else echo "Debian's chromium is missing: sudo apt-get install chromium"; exit 1; fi; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromium-headless-shell ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq chromium chromium-headless-shell; \
+		else echo "Debian's Chromium is missing: sudo apt-get install chromium chromium-headless-shell"; \
+			exit 1; fi; \
 	fi
 
 # --- translations ----------------------------------------------------------------------------

@@ -15,10 +15,15 @@ from jobs.models import Job, JobStatus
 from jobs.tasks import job_run
 from orders.selectors import order_ref
 from shipping.models import Pickup, Shipment, ShipmentStatus
+from tests.conftest import full_chromium
 from tests.shipping.test_create import distinct_buyers, finish, queue
 from tests.shipping.test_labels import bbox_words, make_shipments, pdf_pages, pdf_text, waybills
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# Labels and protocols open inline in Chromium's PDF viewer (the packing station prints from it),
+# which only the full browser has.
+browser = pytest.fixture(scope="module")(full_chromium)
 
 
 @pytest.fixture(autouse=True)
