@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any, ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SPEC = REPO_ROOT.parent / "shared" / "allegro" / "openapi.yaml"
@@ -126,3 +129,59 @@ def spec_resolve(*, download: bool = True) -> Path:
             f"{CACHED_SPEC} has not been downloaded (run `make spec` to fetch {url})."
         )
     return spec_download(url=url, target=CACHED_SPEC)
+
+
+# Parsing the spec's YAML costs about 0.8 s of CPU, in every process that validates (each
+# simulator, each test worker): the parsed document is kept as a pickle in ``var/spec-cache/``,
+# named by the sha256 of the spec's bytes (and the parser's version), and read back in ~15 ms.
+# A changed spec has another name; a cache that cannot be written (a read-only checkout) is
+# skipped. The pickle is read back by an unpickler that builds nothing but the plain types YAML
+# gives (dict, list, str, numbers, dates), so a file planted there cannot run code.
+SPEC_CACHE_DIR = REPO_ROOT / "var" / "spec-cache"
+_SPEC_CACHE_FORMAT = 1
+
+
+class _DocumentUnpickler(pickle.Unpickler):
+    ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("datetime", "date"),
+            ("datetime", "datetime"),
+            ("datetime", "timezone"),
+            ("datetime", "timedelta"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a parsed spec")
+        return super().find_class(module, name)
+
+
+def spec_document(path: Path, *, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The spec at ``path`` parsed (YAML's safe loader), through the cache described above."""
+    import yaml
+
+    data = path.read_bytes()
+    folder = SPEC_CACHE_DIR if cache_dir is None else cache_dir
+    tag = f"{_SPEC_CACHE_FORMAT}-{yaml.__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
+    cached = folder / f"{_sha256(data)}-{tag}.pickle"
+    try:
+        with cached.open("rb") as fh:
+            kept = _DocumentUnpickler(fh).load()
+        if isinstance(kept, dict):
+            return kept
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        pass
+    parsed = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    if not isinstance(parsed, dict):
+        raise SpecUnavailable(f"{path} is not an OpenAPI document (not a YAML mapping)")
+    document: dict[str, Any] = parsed
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{cached.name}.")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(document, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, cached)
+    except OSError:
+        pass  # read-only: parse again next time
+    return document

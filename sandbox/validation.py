@@ -1,8 +1,9 @@
 """Spec validation of every request received and response sent (openapi-core 0.23).
 
 The spec is found by ``sandbox/spec.py`` (``ALLEGRO_OPENAPI_PATH``, ``../shared``, or a copy
-downloaded into ``var/``) and read once per process (loading takes seconds, so
-``SpecValidator.start`` loads it on a background thread while the server boots). A server that
+downloaded into ``var/``) and read once per process (``SpecValidator.start`` loads it on a
+background thread while the server boots; the parsed YAML is cached in ``var/spec-cache/`` by
+``sandbox.spec.spec_document``). A server that
 cannot load it stops (``SpecValidator.fatal_load_errors``, set by ``serve --validate``) rather
 than answering every request with 500. Allegro's vendor media types are registered as JSON.
 """
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
 from jsonschema._format import FormatChecker
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
@@ -35,6 +35,7 @@ from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from sandbox.http import BETA, V1
+from sandbox.spec import spec_document
 
 SERVER = "https://api.allegro.pl"
 VENDOR_TYPES = (V1, BETA, "application/vnd.allegro.public.v1 +json")
@@ -142,8 +143,7 @@ def load_openapi(path: Path) -> OpenAPI:
     """The parsed spec, loaded at most once per process."""
     with _lock:
         if path not in _cache:
-            with path.open("rb") as fh:
-                data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+            data = spec_document(path)
             # OpenAPI 3.0 (Allegro's spec): the validators sharing a format checker; any other
             # version: openapi-core's own, chosen by the version.
             shared: dict[str, Any] = {}

@@ -12,15 +12,16 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
+from sandbox.spec import spec_document
 from ui import labels
 from ui.changes import audit_changes
 
@@ -55,9 +56,7 @@ STATUS_KINDS = ("offer", "order", "fulfillment", "dispute", "order_event", "paym
 
 @cache
 def _schemas() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(settings.ALLEGRO_OPENAPI_PATH, encoding="utf-8") as fh:
-        spec = yaml.load(fh, Loader=loader)
+    spec = spec_document(Path(settings.ALLEGRO_OPENAPI_PATH))
     schemas: dict[str, Any] = spec["components"]["schemas"]
     return schemas
 
