@@ -25,6 +25,7 @@ import httpx
 import pytest
 from django.conf import settings
 
+from allegro.transport import tls_context
 from backoffice.demo import _signed_in_client
 from backoffice.management.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, port_is_free
 from tests.pages.order_page import wait_for_order_page
@@ -197,6 +198,20 @@ def test_demo_runs_on_the_embedded_default_and_mirrors_the_simulator(
         printed = "".join(seen)
         assert f"{DEMO_EMAIL} / {DEMO_PASSWORD}" in printed
         assert "Linked Allegro accounts (simulator): 2 of 2" in printed
+
+        # The embedded default (no DATABASE_URL, no REDIS_URL): SQLite and the filesystem
+        # broker in var/, and a real server that serves the sign-in page to a stranger.
+        assert (tmp_path / "var" / "db.sqlite3").exists()
+        assert (tmp_path / "var" / "celery" / "queue").is_dir()
+        with httpx.Client(base_url=base, timeout=10, verify=tls_context()) as stranger:
+            login = stranger.get("/auth/login/")
+            assert login.status_code == 200
+            assert 'name="login"' in login.text
+            assert 'name="password"' in login.text
+            health = stranger.get("/healthz")
+            assert health.status_code == 200
+            assert health.json() == {"database": "ok", "broker": "ok"}
+            assert stranger.get("/").status_code == 302
 
         http = _signed_in_client(base, DEMO_EMAIL, DEMO_PASSWORD)
         session = http.cookies["sessionid"]

@@ -1,20 +1,17 @@
-"""Settings: production refuses to start without secrets; the embedded default boots and serves."""
+"""Settings: production refuses to start without secrets. (The embedded default, SQLite and the
+filesystem broker in ``var/`` served by a real server, is checked by tests/test_demo.py, which
+runs on it.)"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from django.conf import settings
-
-from allegro.transport import tls_context
-from tests.ports import free_port
 
 REPO = Path(settings.BASE_DIR)
 FERNET_KEY = "mQ3rJ1j6Fw0l8Yc1zJ1x7m8cQf2mJxq4hK4b0w7e6ZQ="
@@ -69,59 +66,6 @@ def test_production_reads_secrets_from_files(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
-
-
-@pytest.mark.slow
-def test_embedded_default_boots_and_serves_sign_in(tmp_path: Path) -> None:
-    """No DATABASE_URL / REDIS_URL: SQLite + filesystem broker, a real server process."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
-    env["BACKOFFICE_VAR_DIR"] = str(tmp_path / "var")
-    env["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    assert (tmp_path / "var" / "db.sqlite3").exists()
-    assert (tmp_path / "var" / "celery" / "queue").is_dir()
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    # One client for every request: each new one would build a TLS context (~30 ms of CPU).
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, verify=tls_context())
-    try:
-        response = None
-        for _ in range(120):  # bounded wait for the server to listen
-            try:
-                response = http.get("/auth/login/", timeout=2)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.25)
-        assert response is not None, server.stderr.read().decode() if server.stderr else ""
-        assert response.status_code == 200
-        assert 'name="login"' in response.text
-        assert 'name="password"' in response.text
-        health = http.get("/healthz")
-        assert health.status_code == 200
-        assert health.json() == {"database": "ok", "broker": "ok"}
-        assert http.get("/").status_code == 302
-    finally:
-        http.close()
-        server.terminate()
-        server.wait(timeout=20)
 
 
 # --- entry points: no silent fallback to DEBUG with the development key ----------------------
