@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jsonschema._format import FormatChecker
+from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
+from openapi_core.datatypes import Parameters, RequestParameters
 from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.schema.parameters import get_style
 from openapi_core.templating.paths.datatypes import PathOperationServer
 from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_core.util import chainiters
+from openapi_core.validation.request.exceptions import (
+    MissingParameter,
+    ParametersError,
+    ParameterValidationError,
+)
 from openapi_core.validation.request.validators import V30RequestValidator
 from openapi_core.validation.response.validators import V30ResponseValidator
 from openapi_core.validation.schemas.datatypes import FormatValidatorsDict
@@ -127,10 +135,87 @@ class SharedFormatCheckerFactory(SchemaValidatorsFactory):
             return self._shared
 
 
+@dataclass(frozen=True)
+class PlannedParameter:
+    """One parameter of an operation as ``_get_parameters`` meets it, read from the spec once.
+
+    ``skip_when_absent``: openapi-core's own handling of this parameter, when its name is not in
+    the request, ends in ``MissingParameter`` and nothing else (it is optional, has no default,
+    has no ``content``, and its style looks the name up as a plain key), so it can be skipped
+    without reading the spec again."""
+
+    name: str
+    location: str
+    skip_when_absent: bool
+    spec: SchemaPath
+
+
+# The styles whose deserializer reads ``location[name]`` (a KeyError when absent); matrix and
+# label (``;name``, ``.name``) and deepObject (``name[key]``) look for other keys.
+PLAIN_KEY_STYLES = frozenset({"form", "simple", "spaceDelimited", "pipeDelimited"})
+
+
 class RequestValidator(V30RequestValidator):
-    """OpenAPI 3.0 request validation (openapi-core's), sharing one format checker."""
+    """OpenAPI 3.0 request validation (openapi-core's), sharing one format checker, with each
+    operation's parameter list read from the spec once.
+
+    openapi-core walks every parameter an operation declares for every request, resolving the
+    spec for each (name, location, style, schema, default): Allegro's list operations declare
+    up to 30, and a request sends a few. ``_get_parameters`` here is openapi-core's loop over the
+    same parameters in the same order, dropping the same duplicates; a parameter the request
+    does not send and that openapi-core would only find missing is skipped from a plan read
+    once per operation; every other one (sent, required, defaulted) goes through openapi-core's
+    ``_get_parameter`` as before."""
 
     schema_validators_factory = SharedFormatCheckerFactory(OAS30WriteValidator)
+    _plans: ClassVar[dict[tuple[int, tuple[Any, ...], tuple[Any, ...]], list[PlannedParameter]]]
+    _plans = {}
+
+    def _plan(self, operation: SchemaPath, path: SchemaPath) -> list[PlannedParameter]:
+        key = (id(self.spec), tuple(operation.parts), tuple(path.parts))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = []
+            seen: set[tuple[str, str]] = set()
+            empty = SchemaPath.from_dict({})
+            for param in chainiters(
+                operation.get("parameters", empty), path.get("parameters", empty)
+            ):
+                name = (param / "name").read_str()
+                location = (param / "in").read_str()
+                if (name, location) in seen:
+                    continue
+                seen.add((name, location))
+                skip = (
+                    not (param / "required").read_bool(default=False)
+                    and "content" not in param
+                    and "default" not in param / "schema"
+                    and get_style(param) in PLAIN_KEY_STYLES
+                )
+                plan.append(PlannedParameter(name, location, skip, param))
+            self._plans[key] = plan
+        return plan
+
+    def _get_parameters(
+        self, parameters: RequestParameters, operation: SchemaPath, path: SchemaPath
+    ) -> Parameters:
+        errors = []
+        validated = Parameters()
+        for planned in self._plan(operation, path):
+            location = getattr(parameters, planned.location)
+            if planned.skip_when_absent and planned.name not in location:
+                continue  # what openapi-core's MissingParameter comes to
+            try:
+                value = self._get_parameter(parameters, planned.spec)
+            except MissingParameter:
+                continue
+            except ParameterValidationError as exc:
+                errors.append(exc)
+                continue
+            getattr(validated, planned.location)[planned.name] = value
+        if errors:
+            raise ParametersError(errors=errors, parameters=validated)
+        return validated
 
 
 class ResponseValidator(V30ResponseValidator):
