@@ -299,7 +299,7 @@ def _mutated(body: Any, where: tuple[Any, ...], how: int) -> Any:
 def test_inlined_refs_give_openapi_cores_answer_for_real_and_broken_responses(api: Any) -> None:
     """Schemas checked with their ``$ref``s inlined (``RefInliner``) report exactly what
     openapi-core's own response validator reports: for real answers of the simulator and for
-    each of them broken in 60 places (a field removed, or given a value of another type)."""
+    each of them broken in 40 places (a field removed, or given a value of another type)."""
     import random
 
     from openapi_core import Config, OpenAPI
@@ -330,7 +330,7 @@ def test_inlined_refs_give_openapi_cores_answer_for_real_and_broken_responses(ap
         assert answer.status_code == 200, url
         body = answer.json()
         every = list(_paths(body))
-        variants = [body] + [_mutated(body, rng.choice(every), rng.randrange(6)) for _ in range(60)]
+        variants = [body] + [_mutated(body, rng.choice(every), rng.randrange(6)) for _ in range(40)]
         for variant in variants:
             plain, _, query = url.partition("?")
             request = get(plain, [tuple(q.split("=")) for q in query.split("&") if q])  # type: ignore[misc]
