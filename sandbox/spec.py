@@ -15,6 +15,7 @@ When none of them gives a spec, :class:`SpecUnavailable` says what was tried and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -89,6 +90,15 @@ def spec_locate() -> Path | None:
     return None
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """``path`` holds ``data`` or what it held before, never part of it (its folder is made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(temp, path)
+
+
 def spec_download(*, url: str, target: Path) -> Path:
     """Download ``url`` into ``target`` atomically and record its sha256 beside it."""
     import httpx
@@ -103,13 +113,8 @@ def spec_download(*, url: str, target: Path) -> Path:
             f"copy of Allegro's spec, or allow access to {url}."
         ) from exc
     data = response.content
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for path, content in ((target, data), (_checksum_file(target), None)):
-        body = content if content is not None else f"{_sha256(data)}  {target.name}\n".encode()
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.replace(temp, path)
+    _write_atomically(target, data)
+    _write_atomically(_checksum_file(target), f"{_sha256(data)}  {target.name}\n".encode())
     spec_check(target)
     return target
 
@@ -176,12 +181,6 @@ def spec_document(path: Path, *, cache_dir: Path | None = None) -> dict[str, Any
     if not isinstance(parsed, dict):
         raise SpecUnavailable(f"{path} is not an OpenAPI document (not a YAML mapping)")
     document: dict[str, Any] = parsed
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{cached.name}.")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(document, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, cached)
-    except OSError:
-        pass  # read-only: parse again next time
+    with contextlib.suppress(OSError):  # read-only: parsed again next time
+        _write_atomically(cached, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
     return document

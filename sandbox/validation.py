@@ -138,7 +138,7 @@ class SharedFormatCheckerFactory(SchemaValidatorsFactory):
     def create(self, spec: SchemaPath, schema: SchemaPath, *args: Any, **kwargs: Any) -> Any:
         """openapi-core's validator for ``schema``, checking it with its ``$ref``s inlined."""
         made = super().create(spec, schema, *args, **kwargs)
-        inlined = RefInliner.of(made.validator).inline(made.validator.schema)
+        inlined = RefInliner.of(spec, made.validator._resolver).inline(made.validator.schema)
         return SchemaValidator(schema, made.validator.evolve(schema=inlined))
 
 
@@ -155,28 +155,25 @@ class RefInliner:
 
     # values that are instances or annotations, not schemas: left as they are
     NOT_SCHEMAS: ClassVar[frozenset[str]] = frozenset({"enum", "example", "default", "const"})
-    _by_resolver: ClassVar[dict[int, tuple[Any, RefInliner]]] = {}
+    # id(spec) -> (spec, its inliner); the spec is kept so that its id stays its own
+    _by_spec: ClassVar[dict[int, tuple[SchemaPath, RefInliner]]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, resolver: Any) -> None:
-        self.resolver = resolver
+        self.resolver = resolver  # any resolver of the document: its refs are all "#/..."
         self._refs: dict[str, Any] = {}  # ref -> its inlined schema (cycle-free ones)
         self._schemas: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, inlined)
 
     @classmethod
-    def of(cls, validator: Any) -> RefInliner:
-        """The inliner of the spec document ``validator`` resolves against (one per spec)."""
-        resolver = validator._resolver
-        key = id(validator.schema) if resolver is None else id(resolver.lookup("#").contents)
+    def of(cls, spec: SchemaPath, resolver: Any) -> RefInliner:
+        """The inliner of ``spec`` (one per spec document)."""
         with cls._lock:
-            found = cls._by_resolver.get(key)
-            if found is None:
-                found = cls._by_resolver[key] = (validator.schema, cls(resolver))
+            found = cls._by_spec.get(id(spec))
+            if found is None or found[0] is not spec:
+                found = cls._by_spec[id(spec)] = (spec, cls(resolver))
             return found[1]
 
     def inline(self, schema: Any) -> Any:
-        if self.resolver is None:
-            return schema
         found = self._schemas.get(id(schema))
         if found is None or found[0] is not schema:
             found = self._schemas[id(schema)] = (schema, self._inline(schema, ())[0])
@@ -243,11 +240,14 @@ class RequestValidator(V30RequestValidator):
     ``_get_parameter`` as before."""
 
     schema_validators_factory = SharedFormatCheckerFactory(OAS30WriteValidator)
-    _plans: ClassVar[dict[tuple[int, tuple[Any, ...], tuple[Any, ...]], list[PlannedParameter]]]
-    _plans = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (operation, path item) -> its plan; openapi-core keeps one validator per spec
+        self._plans: dict[tuple[tuple[Any, ...], tuple[Any, ...]], list[PlannedParameter]] = {}
 
     def _plan(self, operation: SchemaPath, path: SchemaPath) -> list[PlannedParameter]:
-        key = (id(self.spec), tuple(operation.parts), tuple(path.parts))
+        key = (tuple(operation.parts), tuple(path.parts))
         plan = self._plans.get(key)
         if plan is None:
             plan = []
