@@ -19,6 +19,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.db import connections
 from greenlet import greenlet
 
 from accounts.allegro_setup import process_governor
@@ -73,16 +74,23 @@ class Hammer:
         self.workers += [self.clock.start(self._work, account) for _ in range(count)]
 
     def _work(self, account: AllegroAccount) -> None:
-        client = allegro_client_for(account=account)
-        while not self.stopped:
-            try:
-                login = get_me(client).login
-            except BaseException as exc:  # every failure is asserted on
-                self.failures.append(exc)
-                return
-            # A call takes no virtual time: this is also the instant of its grant.
-            self.done.append((self.clock.now(), login))
-            self.clock.sleep(GAP)
+        try:
+            client = allegro_client_for(account=account)
+            while not self.stopped:
+                try:
+                    login = get_me(client).login
+                except BaseException as exc:  # every failure is asserted on
+                    self.failures.append(exc)
+                    return
+                # A call takes no virtual time: this is also the instant of its grant.
+                self.done.append((self.clock.now(), login))
+                self.clock.sleep(GAP)
+        finally:
+            # A greenlet has its own context, and Django's connections are per context: each
+            # worker opened a database connection of its own. Left open, they outlived the test
+            # and the worker's teardown could not drop the test database ("being accessed by
+            # 14 other sessions").
+            connections.close_all()
 
     def stop(self) -> None:
         self.stopped = True
