@@ -10,6 +10,8 @@ APPS := backoffice accounts offers orders shipping aftersales mirror jobs ui
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/backoffice)
 TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_WORKERS ?= 2
+# Extra pytest arguments, e.g. `make pytest PYTEST_ARGS=--record-schedule` (tests/plugins/schedule.py).
+PYTEST_ARGS ?=
 # Bytecode caching stays on even where the environment switches it off: the suite and the demo
 # start dozens of Python processes (xdist workers, servers, Celery workers, the simulator), and
 # each would compile the project's modules again from source (about 0.35 CPU-s per Django
@@ -125,7 +127,7 @@ checks: venv
 
 pytest: venv services chromium compile-messages spec
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test: venv spec services chromium compile-messages lint typecheck checks pytest
 

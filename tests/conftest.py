@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +28,7 @@ pytest_plugins: list[str] = [
     "tests.plugins.simulator",
     "tests.plugins.allegro_accounts",
     "tests.polling",
+    "tests.plugins.schedule",
 ]
 
 # Browser flows run in Debian's chromium-headless-shell: Chromium's own headless build (the same
@@ -142,46 +142,6 @@ def _flush_with_delete() -> None:
         ]
 
     DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
-
-
-# --- scheduling: the longest files first ------------------------------------------------------
-# `make pytest` runs `--dist loadfile --no-loadscope-reorder`: xdist hands whole files to the
-# workers in collection order. Its default order (most tests first) put these files of one to
-# a few slow tests (worker processes, servers, Chromium flows) last, and a run then ended with
-# one worker busy on one of them while the other had nothing left. Here they go first, longest
-# first (measured), then every other file as xdist would order it (most tests first).
-HEAVY_FIRST = (
-    "tests/test_demo.py",
-    "tests/shipping/test_print_browser.py",
-    "tests/mirror/test_many_workers.py",
-    "tests/pages/test_bad_input.py",
-    "tests/mirror/test_upsert_kill.py",
-    "tests/pages/test_paging.py",
-    "tests/pages/test_browser_pages.py",
-    "tests/sandbox/test_cli.py",
-    "tests/mirror/test_worker_kill.py",
-    "tests/test_embedded_broker.py",
-    "tests/aftersales/test_inbox_bad_input.py",
-    "tests/pages/test_polish_numbers.py",
-    "tests/shipping/test_labels.py",
-    "tests/mirror/test_query_bounds.py",
-    "tests/aftersales/test_messages_fees_browser.py",
-    "tests/mirror/test_offer_details.py",
-    "tests/aftersales/test_disputes_policies.py",
-    "tests/aftersales/test_disputes_policies_browser.py",
-    "tests/pages/test_csp_browser.py",
-    "tests/test_settings.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def file_of(item: pytest.Item) -> str:
-        return item.nodeid.split("::")[0]
-
-    rank = {path: index for index, path in enumerate(HEAVY_FIRST)}
-    sizes = Counter(file_of(item) for item in items)
-    # stable: a file's tests keep their order
-    items.sort(key=lambda item: (rank.get(file_of(item), len(rank)), -sizes[file_of(item)]))
 
 
 @pytest.fixture(autouse=True)
