@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -107,6 +108,33 @@ def pytest_configure(config: pytest.Config) -> None:
 
     celery_app.conf.broker_url = url
     _flush_with_delete()
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_remember_connection, weak=False)
+
+
+# Every database connection this process opened, so that none outlives the test database.
+_OPENED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _remember_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    _OPENED.add(connection)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test databases; before it drops them, every connection this worker
+    still has open is closed. Django keeps a connection per thread and per context: one opened
+    in another context (a greenlet's, say) is not the one pytest-django closes, and a test
+    database with a session left on it cannot be dropped ("being accessed by other users")."""
+    yield
+    for wrapper in list(_OPENED):
+        if wrapper.connection is not None:
+            wrapper.inc_thread_sharing()  # it may have been opened by a thread that has ended
+            try:
+                wrapper.close()
+            finally:
+                wrapper.dec_thread_sharing()
 
 
 # What ``migrate`` wrote and no test changes: the flush keeps them, so its ``post_migrate`` finds
