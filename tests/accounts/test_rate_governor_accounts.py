@@ -86,10 +86,10 @@ class Hammer:
                 self.done.append((self.clock.now(), login))
                 self.clock.sleep(GAP)
         finally:
-            # A greenlet has its own context, and Django's connections are per context: each
-            # worker opened a database connection of its own. Left open, they outlived the test
-            # and the worker's teardown could not drop the test database ("being accessed by
-            # 14 other sessions").
+            # Once Playwright's sync API runs an event loop in this thread, Django keeps its
+            # connections per context, and each greenlet has its own: every worker opened a
+            # connection of its own. Left open, the 14 stayed idle until the worker ended
+            # (tests/conftest.py closes any left before the test database is dropped).
             connections.close_all()
 
     def stop(self) -> None:
