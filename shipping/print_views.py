@@ -359,6 +359,9 @@ def pack(request: HtmxHttpRequest) -> HttpResponse:
                 "shipment": shipment,
                 "job": job,
                 "job_item": job.items.first() if job is not None else None,
+                # the station stops polling once the shipment is created, even if its job is
+                # still finishing: another swap would take away the label frame it just printed
+                "polling": job is not None and job.is_active and not created,
                 # the label prints itself once: when the station's Enter created the shipment
                 # (its label not printed yet), or when Enter asks for it again
                 "print_label": created

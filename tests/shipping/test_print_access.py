@@ -18,6 +18,7 @@ from jobs.models import Job, JobStatus
 from jobs.tasks import job_run
 from shipping.models import Shipment, ShipmentStatus
 from tests.pages.test_bad_input import NUMBER, TEXT
+from tests.shipping.test_create import finish, queue
 from tests.shipping.test_labels import make_shipments
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +227,29 @@ def test_protocol_pickup_and_station_forms(
     assert client.post(reverse("shipping:pack_action"), {"q": q}).status_code == 302
     assert client.post(reverse("shipping:pack_action"), {"order": order}).status_code == 302
     no_refused_request(sim_stats)
+
+
+def test_the_station_stops_polling_once_the_shipment_is_created(
+    client_for: Any, operator: Any, shops: Any, sim: Any
+) -> None:
+    """The created shipment's label frame is the station's last swap: a poll after it would
+    take the frame away (it printed already) while the job is still finishing its bookkeeping."""
+    ops = client_for(operator)
+    order = queue(shops[0])[0]
+    answer = ops.post(reverse("shipping:pack_action"), {"order": order.pk, "q": ""})
+    job = Job.objects.get(kind="shipping.create")
+    assert answer.status_code == 302
+    station = answer["Location"]
+
+    def section() -> str:
+        return ops.get(station, headers={"HX-Request": "true"}).content.decode()
+
+    waiting = section()
+    assert 'data-testid="pack-creating"' in waiting
+    assert "hx-trigger=" in waiting  # polls while the shipment is being created
+    assert finish(job.pk, sim) == JobStatus.DONE
+    # the shipment is created while its job is still running (the worker has not closed it yet)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    created = section()
+    assert 'data-testid="pack-label-frame"' in created
+    assert "hx-trigger=" not in created
