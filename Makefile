@@ -6,7 +6,8 @@ SHELL := /bin/bash
 # link-time optimisation, which a Python compiled by pyenv or from source lacks by default. On
 # the test machine, alternating whole runs of the suite: Debian's 3.11 205-229 s (352-375
 # busy CPU-s, three runs), a pyenv 3.11.7 222-240 s (382-413 CPU-s, two runs). Any other 3.11
-# works too.
+# works too. A failed attempt (a Debian Python without python3.11-venv) leaves a half-made
+# .venv, which is removed before python3 is tried.
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -50,7 +51,7 @@ help:
 
 # --- virtualenv from pyproject.toml, reinstalled only when pyproject changes -----------------
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); python3 -m venv $(VENV); }
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
