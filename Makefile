@@ -3,11 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # The distribution's Python 3.11 when there is one: Debian builds it with profile-guided and
-# link-time optimisation, which a Python compiled by pyenv or from source lacks by default. On
-# the test machine, alternating whole runs of the suite: Debian's 3.11 205-229 s (352-375
-# busy CPU-s, three runs), a pyenv 3.11.7 222-240 s (382-413 CPU-s, two runs). Any other 3.11
-# works too. A failed attempt (a Debian Python without python3.11-venv) leaves a half-made
-# .venv, which is removed before python3 is tried.
+# link-time optimisation, which a pyenv or source build lacks by default (README, Tests, has
+# what that costs the suite). Any other 3.11 works too. A failed attempt (a Debian Python
+# without python3.11-venv) leaves a half-made .venv, which is removed before python3 is tried.
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 VENV := .venv
 PY := $(VENV)/bin/python
